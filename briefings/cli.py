@@ -1,0 +1,307 @@
+"""The ``briefings`` command line: a thin layer over the library.
+
+This is the one place where our errors become "Error: ..." on stderr and an
+exit code (2 for an invalid configuration, 1 for other failures); tracebacks
+only with ``--verbose``. It is also the composition root: the commands that
+run Prefect flows import ``flows`` lazily, so the library never does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from briefings import progress
+from briefings.errors import BriefingsError, ConfigError
+from briefings.workspace import Workspace, init_workspace, open_workspace
+
+app = typer.Typer(
+    help="Multilingual briefings: ingest advisories and feeds, tag, draft, approve, translate, publish.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+@dataclass
+class State:
+    workspace_dir: Path
+    verbose: bool
+
+    def workspace(self) -> Workspace:
+        return open_workspace(self.workspace_dir)
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    workspace: Annotated[
+        Path,
+        typer.Option(
+            "--workspace",
+            "-w",
+            envvar="BRIEFINGS_WORKSPACE",
+            help="Workspace folder (holds briefings.toml).",
+            show_default="current directory",
+        ),
+    ] = Path("."),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show details and tracebacks.")] = False,
+) -> None:
+    _configure_logging(verbose)
+    ctx.obj = State(workspace, verbose)
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = RichHandler(console=err, show_time=False, show_path=False, markup=False)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("briefings", "nlp", "flows", "glossary"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.INFO if verbose else logging.WARNING)
+        logger.propagate = False
+
+
+# -- workspace --------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")],
+) -> None:
+    """Create a workspace: a commented briefings.toml, content/, feeds/ and state/."""
+    workspace = init_workspace(directory)
+    out.print(f"Created workspace [bold]{workspace.root}[/]")
+    out.print(f"Edit {workspace.config_path} to declare sources, then run: briefings -w {directory} ingest")
+
+
+@app.command()
+def config(
+    ctx: typer.Context,
+    schema: Annotated[bool, typer.Option("--schema", help="Document every key instead.")] = False,
+) -> None:
+    """Check briefings.toml and print the effective configuration as JSON."""
+    if schema:
+        from briefings.config import Config
+
+        out.print_json(json.dumps(Config.model_json_schema()))
+        return
+    workspace = ctx.obj.workspace()
+    out.print_json(workspace.config.model_dump_json())
+
+
+# -- ingestion --------------------------------------------------------------------------
+
+
+@app.command()
+def sources(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the configured sources and how their last fetch went."""
+    from briefings.store import Store
+
+    workspace = ctx.obj.workspace()
+    statuses = Store(workspace.database_path).source_statuses()
+    rows = []
+    for source in workspace.config.sources:
+        status = statuses.get(source.id, {})
+        rows.append(
+            {
+                "id": source.id,
+                "kind": source.kind,
+                "tlp": source.tlp.value,
+                "lang": source.lang,
+                "enabled": source.enabled,
+                "url": source.url,
+                "status": status.get("status"),
+                "error": status.get("error"),
+                "checked_at": status.get("checked_at"),
+                "last_ok_at": status.get("last_ok_at"),
+            }
+        )
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("source", "kind", "tlp", "lang", "last status", "checked", "error")
+    for row in rows:
+        table.add_row(
+            row["id"], row["kind"], row["tlp"], row["lang"] or "", row["status"] or "never",
+            row["checked_at"] or "", row["error"] or "",
+        )  # fmt: skip
+    out.print(table)
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", "-s", help="Only this source (repeatable).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Fetch and store every source (as the Prefect flow ingest-sources)."""
+    state: State = ctx.obj
+    workspace = state.workspace()
+    from briefings.ingestion import select_sources
+
+    select_sources(workspace, source)  # unknown ids fail here, before any work
+    from flows.ingest import run_ingest
+    from flows.settings import quiet_prefect_console
+
+    quiet_prefect_console(state.verbose)
+    with _source_progress(disable=as_json) as listener, progress.listening(listener):
+        summary = run_ingest(workspace, source or None)
+    if as_json:
+        _print_json(summary.to_json())
+    else:
+        _print_ingest_table(summary)
+    if summary.all_failed:
+        raise typer.Exit(1)
+
+
+class _SourceProgress:
+    def __init__(self, bar: Progress):
+        self.bar = bar
+        self.task = bar.add_task("Ingesting sources", total=None)
+
+    def __call__(self, event: str, data: dict[str, Any]) -> None:
+        if event == "sources":
+            self.bar.update(self.task, total=data["total"])
+        elif event == "source-done":
+            self.bar.update(self.task, advance=1, description=f"Ingested {data['report'].source}")
+
+
+class _source_progress:
+    """A progress bar on stderr (hidden with --json or when not a terminal)."""
+
+    def __init__(self, disable: bool):
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=disable,
+        )
+
+    def __enter__(self) -> _SourceProgress:
+        self.bar.__enter__()
+        return _SourceProgress(self.bar)
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)
+
+
+def _print_ingest_table(summary) -> None:
+    table = Table("source", "status", "new", "updated", "duplicates", "error", title="Ingestion")
+    styles = {"ok": "green", "not-modified": "cyan", "error": "red", "skipped": "dim"}
+    for report in summary.reports:
+        error = report.error or ("; ".join(report.warnings[:2]) if report.warnings else "")
+        table.add_row(
+            report.source,
+            f"[{styles[report.status]}]{report.status}[/]",
+            str(report.new), str(report.updated), str(report.duplicates),
+            error,
+        )  # fmt: skip
+    out.print(table)
+    totals = summary.totals()
+    out.print(
+        f"{totals['sources']} sources, {totals['errors']} failed: "
+        f"{totals['new']} new, {totals['updated']} updated, {totals['duplicates']} duplicates."
+    )
+
+
+@app.command()
+def items(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Reported by this source.")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="In this language (ISO 639-1).")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Published on or after this date (YYYY-MM-DD).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most this many.")] = None,
+) -> None:
+    """List stored items, newest first."""
+    from briefings.store import Store
+
+    workspace = ctx.obj.workspace()
+    if source:
+        workspace.config.source(source)
+    since_dt = _parse_date(since) if since else None
+    found = Store(workspace.database_path).list_items(source=source, lang=lang, since=since_dt, limit=limit)
+    if as_json:
+        _print_json([item.to_json() for item in found])
+        return
+    table = Table("published", "lang", "tlp", "sources", "title", title=f"{len(found)} items")
+    for item in found:
+        table.add_row(
+            item.published.strftime("%Y-%m-%d %H:%M") if item.published else "",
+            item.lang or "?",
+            item.tlp.value,
+            ", ".join(item.sources),
+            item.title,
+        )
+    out.print(table)
+
+
+def _parse_date(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--since {value!r} is not a date; use YYYY-MM-DD") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+# -- entry point ------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry: run the app, mapping our errors to messages and exit codes."""
+    verbose = any(arg in ("-v", "--verbose") for arg in (argv if argv is not None else sys.argv[1:]))
+    try:
+        app(args=argv, standalone_mode=False)
+    except BriefingsError as exc:
+        if verbose:
+            err.print_exception()
+        err.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
+        return 2 if isinstance(exc, ConfigError) else 1
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        err.print("Aborted.")
+        return 130
+    except Exception as exc:  # click's usage errors and the unforeseen
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        if verbose:
+            err.print_exception()
+        err.print(f"[bold red]Error:[/] unexpected {type(exc).__name__}: {exc} (run with --verbose for details)")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,304 @@
+"""The typed schema of ``briefings.toml`` and its loading.
+
+Layers, lowest first: field defaults, the file, ``BRIEFINGS_<SECTION>__<KEY>``
+environment variables (scalars in tables, e.g. ``BRIEFINGS_FETCH__RETRIES=1``),
+then flags the caller passes as ``overrides``. Validation collects every
+problem and fails once with :class:`~briefings.errors.ConfigError`, naming each
+key. Nothing is read at import time: callers pass the settings explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from briefings.errors import ConfigError
+from briefings.tlp import TLP
+
+ENV_PREFIX = "BRIEFINGS_"
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_LANG_RE = re.compile(r"^[a-z]{2,3}$")
+
+
+class _Section(BaseModel):
+    # Unknown keys are typos far more often than intent: refuse them.
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+def _check_lang(value: str) -> str:
+    if not _LANG_RE.match(value):
+        raise ValueError(f"{value!r} is not an ISO 639-1 language code such as 'en' or 'fr'")
+    return value
+
+
+class WorkspaceSettings(_Section):
+    name: str = Field("Briefings workspace", description="Human name of the workspace, shown on pages.")
+    source_lang: str = Field("en", description="Language briefings are written and approved in.")
+    languages: list[str] = Field(
+        default_factory=lambda: ["en"],
+        description="Languages briefings are published in; must include source_lang.",
+    )
+    database: str = Field(
+        "state/briefings.sqlite3",
+        description="State database: a path relative to the workspace (SQLite).",
+    )
+
+    @field_validator("source_lang")
+    @classmethod
+    def _source_lang(cls, value: str) -> str:
+        return _check_lang(value)
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        for lang in value:
+            _check_lang(lang)
+        if len(set(value)) != len(value):
+            raise ValueError("languages are listed more than once")
+        if not value:
+            raise ValueError("at least one language is needed")
+        return value
+
+    @model_validator(mode="after")
+    def _source_in_languages(self) -> WorkspaceSettings:
+        if self.source_lang not in self.languages:
+            raise ValueError(f"source_lang {self.source_lang!r} must be one of languages")
+        return self
+
+
+class FetchSettings(_Section):
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a connection.")
+    read_timeout: float = Field(30.0, gt=0, description="Seconds to wait for each read.")
+    total_timeout: float = Field(120.0, gt=0, description="Wall-clock bound on one fetch.")
+    max_bytes: int = Field(
+        20 * 1024 * 1024, gt=0, description="Largest body accepted, after decompression."
+    )
+    max_redirects: int = Field(5, ge=0, description="Redirects followed before giving up.")
+    retries: int = Field(2, ge=0, le=10, description="Extra attempts on transient failures.")
+    max_retry_after: float = Field(
+        60.0, ge=0, description="Longest Retry-After honoured; longer ones fail the source for this run."
+    )
+    user_agent: str | None = Field(
+        None, description="User-Agent header; default names the project and its version."
+    )
+
+
+class IngestSettings(_Section):
+    concurrency: int = Field(4, ge=1, le=64, description="Sources fetched at the same time.")
+    max_entries: int = Field(
+        500, ge=1, description="Most entries taken from one source per run (newest first)."
+    )
+    detect_language: bool = Field(
+        True, description="Check each item's declared language with a detector."
+    )
+    language_override_confidence: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="Detector confidence above which it overrides a declared language.",
+    )
+
+
+class SourceConfig(_Section):
+    id: str = Field(description="Stable identifier: lower-case letters, digits and dashes.")
+    name: str | None = Field(None, description="Human name; defaults to the id.")
+    url: str = Field(description="http(s) URL, or a path relative to the workspace.")
+    kind: Literal["feed", "csaf", "csaf-rolie"] = Field(
+        "feed", description="feed (RSS/Atom/JSON Feed), csaf (one advisory) or csaf-rolie (index)."
+    )
+    tlp: TLP = Field(TLP.CLEAR, description="TLP 2.0 label its items get unless they carry a stricter one.")
+    lang: str | None = Field(None, description="Declared language of its items, checked by detection.")
+    enabled: bool = Field(True, description="Disabled sources are kept but not fetched.")
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _ID_RE.match(value):
+            raise ValueError(f"{value!r} must be lower-case letters, digits and dashes")
+        return value
+
+    @field_validator("tlp", mode="before")
+    @classmethod
+    def _tlp(cls, value: Any) -> TLP:
+        return TLP.parse(value)
+
+    @field_validator("lang")
+    @classmethod
+    def _lang(cls, value: str | None) -> str | None:
+        return None if value is None else _check_lang(value)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme and scheme not in {"http", "https", "file"}:
+            raise ValueError(f"scheme {scheme!r} is not supported; use http(s) or a path")
+        return value
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class AudienceConfig(_Section):
+    name: str = Field(description="Audience name, e.g. public or members.")
+    max_tlp: TLP = Field(TLP.CLEAR, description="Most restricted TLP label this audience may see.")
+    output: str = Field(description="Output folder, relative to the workspace.")
+
+    @field_validator("max_tlp", mode="before")
+    @classmethod
+    def _tlp(cls, value: Any) -> TLP:
+        return TLP.parse(value)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _ID_RE.match(value):
+            raise ValueError(f"{value!r} must be lower-case letters, digits and dashes")
+        return value
+
+
+class Config(_Section):
+    """The whole of ``briefings.toml``."""
+
+    workspace: WorkspaceSettings = Field(default_factory=WorkspaceSettings, description="General settings.")
+    fetch: FetchSettings = Field(default_factory=FetchSettings, description="Limits on fetching sources.")
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Ingestion behaviour.")
+    sources: list[SourceConfig] = Field(default_factory=list, description="Feeds and advisories to ingest.")
+    audiences: list[AudienceConfig] = Field(default_factory=list, description="Who gets which output.")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        for label, names in (
+            ("sources", [s.id for s in self.sources]),
+            ("audiences", [a.name for a in self.audiences]),
+            ("audience outputs", [a.output for a in self.audiences]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{label} must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    def source(self, source_id: str) -> SourceConfig:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        known = ", ".join(s.id for s in self.sources) or "none"
+        raise ConfigError(f"No source {source_id!r} in briefings.toml (known: {known}).")
+
+    @property
+    def detection_languages(self) -> list[str]:
+        """Languages a detector may choose from: the workspace's and every declared one."""
+        langs = list(self.workspace.languages)
+        langs += [s.lang for s in self.sources if s.lang and s.lang not in langs]
+        return langs
+
+
+def parse_config(
+    data: Mapping[str, Any],
+    *,
+    origin: str = "briefings.toml",
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Validate raw config data layered with environment and overrides.
+
+    ``overrides`` maps dotted keys (``"fetch.retries"``) to values; a flag the
+    user did not pass must simply be absent. Raises ConfigError listing every
+    problem with its key.
+    """
+    merged: dict[str, Any] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in data.items()}
+    problems: list[tuple[str, str]] = []
+    for key, value in _env_overrides(environ if environ is not None else os.environ, problems):
+        _set_dotted(merged, key, value)
+    for key, value in (overrides or {}).items():
+        _set_dotted(merged, key, value)
+    try:
+        config = Config.model_validate(merged)
+    except ValidationError as exc:
+        problems += [(_dotted(err["loc"]), _clean_message(err)) for err in exc.errors()]
+        config = None
+    if problems or config is None:
+        raise ConfigError(f"{origin} is invalid ({len(problems)} problem(s)):", problems)
+    return config
+
+
+def load_config(
+    path: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Read and validate ``path``; ConfigError names the file and every problem."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"No {path.name} in {path.parent}. Create a workspace with: briefings init DIR"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    return parse_config(data, origin=str(path), environ=environ, overrides=overrides)
+
+
+def _env_overrides(
+    environ: Mapping[str, str], problems: list[tuple[str, str]]
+) -> list[tuple[str, Any]]:
+    found = []
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue  # BRIEFINGS_WORKSPACE and friends belong to the CLI
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        if section not in Config.model_fields or section in {"sources", "audiences"}:
+            problems.append((name, f"no table [{section}] to override"))
+            continue
+        found.append((f"{section}.{key}", _parse_env_value(raw)))
+    return found
+
+
+def _parse_env_value(raw: str) -> Any:
+    # Values are TOML literals when they parse as such (numbers, booleans, lists),
+    # plain strings otherwise, so BRIEFINGS_WORKSPACE__NAME=Coalition needs no quotes.
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    section, _, name = key.partition(".")
+    if not name:
+        data[section] = value
+        return
+    table = data.setdefault(section, {})
+    if isinstance(table, dict):
+        table[name] = value
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(file)"
+
+
+def _clean_message(err: Mapping[str, Any]) -> str:
+    msg = str(err.get("msg", "invalid"))
+    if err.get("type") == "extra_forbidden":
+        return "unknown key (check its spelling)"
+    return msg.removeprefix("Value error, ")

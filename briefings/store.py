@@ -1,0 +1,469 @@
+"""The state store: every SQL statement of the project lives in this module.
+
+SQLite in WAL mode by default, one connection per thread (Prefect runs tasks in
+thread pools), versioned migrations applied on open. The SQL is kept plain
+(qmark parameters, no SQLite-only syntax outside ``_connect``) so a PostgreSQL
+backend can take the same statements later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from briefings.errors import StoreError
+from briefings.models import Item
+from briefings.tlp import TLP
+
+log = logging.getLogger(__name__)
+
+# Each migration is applied once, in order, inside one transaction.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "sources, fetch state, items with revisions, sightings, runs",
+        """
+        CREATE TABLE fetch_state (
+            source_id TEXT NOT NULL,
+            location TEXT NOT NULL,
+            etag TEXT,
+            last_modified TEXT,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (source_id, location)
+        );
+        CREATE TABLE source_status (
+            source_id TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            error TEXT,
+            checked_at TEXT NOT NULL,
+            last_ok_at TEXT
+        );
+        CREATE TABLE items (
+            id TEXT PRIMARY KEY,
+            global_key TEXT,
+            first_source TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            current_revision INTEGER NOT NULL
+        );
+        CREATE INDEX items_global_key ON items (global_key);
+        CREATE TABLE item_revisions (
+            item_id TEXT NOT NULL REFERENCES items (id),
+            revision INTEGER NOT NULL,
+            source_id TEXT NOT NULL,
+            url TEXT,
+            title TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            html TEXT NOT NULL,
+            text TEXT NOT NULL,
+            published TEXT,
+            updated TEXT,
+            lang TEXT,
+            lang_declared TEXT,
+            lang_confidence REAL,
+            tlp TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            extra TEXT NOT NULL,
+            stored_at TEXT NOT NULL,
+            PRIMARY KEY (item_id, revision)
+        );
+        CREATE INDEX item_revisions_hash ON item_revisions (content_hash);
+        CREATE TABLE sightings (
+            source_id TEXT NOT NULL,
+            entry_key TEXT NOT NULL,
+            item_id TEXT NOT NULL REFERENCES items (id),
+            content_hash TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            PRIMARY KEY (source_id, entry_key)
+        );
+        CREATE INDEX sightings_item ON sightings (item_id);
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,
+            summary TEXT
+        );
+        """,
+    ),
+]
+
+Outcome = Literal["new", "updated", "duplicate"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def item_id_for(identity: str) -> str:
+    """The stable id of the item whose identity key is ``identity``."""
+    return "it-" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class StoredFetchState:
+    etag: str | None
+    last_modified: str | None
+
+
+class Store:
+    """The workspace's state database. Safe to share between threads."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"Cannot create the folder of {path}: {exc.strerror}") from exc
+        self.migrate()
+
+    # -- connections and transactions -------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.Error as exc:
+                raise StoreError(f"Cannot open the state database {self.path}: {exc}") from exc
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: all of it is stored, or none of it."""
+        conn = self._connect()
+        # IMMEDIATE takes the write lock up front, so two writers queue instead
+        # of deadlocking on a read-to-write upgrade.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- schema -----------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        conn = self._connect()
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        return row[0] or 0
+
+    def migrate(self) -> int:
+        """Apply pending migrations; returns the schema version now in force."""
+        with self._lock:
+            try:
+                current = self.schema_version()
+                latest = MIGRATIONS[-1][0]
+                if current > latest:
+                    raise StoreError(
+                        f"{self.path} has schema version {current}, newer than this "
+                        f"program's {latest}. Upgrade briefings."
+                    )
+                for version, description, script in MIGRATIONS:
+                    if version <= current:
+                        continue
+                    with self.transaction() as conn:
+                        for statement in filter(str.strip, script.split(";")):
+                            conn.execute(statement)
+                        conn.execute(
+                            "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                            (version, description, _iso(utcnow())),
+                        )
+                    log.info("store %s migrated to version %s", self.path, version)
+                return latest
+            except sqlite3.Error as exc:
+                raise StoreError(f"Cannot migrate the state database {self.path}: {exc}") from exc
+
+    # -- fetch state ----------------------------------------------------------------
+
+    def fetch_state(self, source_id: str, location: str) -> StoredFetchState:
+        row = (
+            self._connect()
+            .execute(
+                "SELECT etag, last_modified FROM fetch_state WHERE source_id = ? AND location = ?",
+                (source_id, location),
+            )
+            .fetchone()
+        )
+        return StoredFetchState(row["etag"], row["last_modified"]) if row else StoredFetchState(None, None)
+
+    def save_fetch_state(
+        self, conn: sqlite3.Connection, source_id: str, location: str, etag: str | None, last_modified: str | None
+    ) -> None:
+        conn.execute(
+            "INSERT INTO fetch_state (source_id, location, etag, last_modified, fetched_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (source_id, location) DO UPDATE SET"
+            " etag = excluded.etag, last_modified = excluded.last_modified,"
+            " fetched_at = excluded.fetched_at",
+            (source_id, location, etag, last_modified, _iso(utcnow())),
+        )
+
+    def record_source_status(self, source_id: str, status: str, error: str | None, at: datetime) -> None:
+        ok_at = _iso(at) if status in {"ok", "not-modified"} else None
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO source_status (source_id, status, error, checked_at, last_ok_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET"
+                " status = excluded.status, error = excluded.error,"
+                " checked_at = excluded.checked_at,"
+                " last_ok_at = COALESCE(excluded.last_ok_at, source_status.last_ok_at)",
+                (source_id, status, error, _iso(at), ok_at),
+            )
+
+    def source_statuses(self) -> dict[str, dict[str, Any]]:
+        rows = self._connect().execute("SELECT * FROM source_status").fetchall()
+        return {row["source_id"]: dict(row) for row in rows}
+
+    # -- items ------------------------------------------------------------------------
+
+    def record_item(
+        self,
+        conn: sqlite3.Connection,
+        item: Item,
+        *,
+        entry_key: str,
+        global_key: str | None,
+        seen_at: datetime,
+    ) -> tuple[Outcome, str]:
+        """Store one normalized entry of ``item.source_id``; returns (outcome, item id).
+
+        Rules: an entry this source has shown before is the same item, and a
+        new revision only when its content hash changed since this source last
+        showed it (so two sources with different wording never flip-flop
+        revisions). An entry new to this source joins an existing item with the
+        same global key (canonical link, CSAF tracking id) or the same content,
+        as a duplicate; otherwise it is a new item.
+        """
+        now = _iso(seen_at)
+        source_id = item.source_id
+        row = conn.execute(
+            "SELECT item_id, content_hash FROM sightings WHERE source_id = ? AND entry_key = ?",
+            (source_id, entry_key),
+        ).fetchone()
+        if row is not None:
+            item_id = row["item_id"]
+            conn.execute(
+                "UPDATE sightings SET last_seen = ?, content_hash = ? WHERE source_id = ? AND entry_key = ?",
+                (now, item.content_hash, source_id, entry_key),
+            )
+            if row["content_hash"] == item.content_hash:
+                return "duplicate", item_id
+            self._add_revision(conn, item_id, item, now)
+            return "updated", item_id
+
+        item_id = self._find_existing(conn, global_key, item.content_hash)
+        outcome: Outcome = "duplicate"
+        if item_id is None:
+            item_id = item_id_for(global_key or f"{source_id}\n{entry_key}")
+            exists = conn.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone()
+            if exists is None:
+                conn.execute(
+                    "INSERT INTO items (id, global_key, first_source, created_at, current_revision)"
+                    " VALUES (?, ?, ?, ?, 0)",
+                    (item_id, global_key, source_id, now),
+                )
+                self._add_revision(conn, item_id, item, now)
+                outcome = "new"
+        conn.execute(
+            "INSERT INTO sightings (source_id, entry_key, item_id, content_hash, first_seen, last_seen)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (source_id, entry_key, item_id, item.content_hash, now, now),
+        )
+        return outcome, item_id
+
+    def _find_existing(self, conn: sqlite3.Connection, global_key: str | None, content_hash: str) -> str | None:
+        if global_key:
+            row = conn.execute("SELECT id FROM items WHERE global_key = ?", (global_key,)).fetchone()
+            if row:
+                return row["id"]
+        row = conn.execute(
+            "SELECT item_id FROM item_revisions WHERE content_hash = ? LIMIT 1", (content_hash,)
+        ).fetchone()
+        return row["item_id"] if row else None
+
+    def _add_revision(self, conn: sqlite3.Connection, item_id: str, item: Item, now: str | None) -> int:
+        row = conn.execute("SELECT current_revision FROM items WHERE id = ?", (item_id,)).fetchone()
+        revision = row["current_revision"] + 1
+        conn.execute(
+            "INSERT INTO item_revisions (item_id, revision, source_id, url, title, summary, html,"
+            " text, published, updated, lang, lang_declared, lang_confidence, tlp, content_hash,"
+            " extra, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                item_id,
+                revision,
+                item.source_id,
+                item.url,
+                item.title,
+                item.summary,
+                item.html,
+                item.text,
+                _iso(item.published),
+                _iso(item.updated),
+                item.lang,
+                item.lang_declared,
+                item.lang_confidence,
+                item.tlp.value,
+                item.content_hash,
+                json.dumps(item.extra, ensure_ascii=False, sort_keys=True, default=str),
+                now,
+            ),
+        )
+        conn.execute("UPDATE items SET current_revision = ? WHERE id = ?", (revision, item_id))
+        return revision
+
+    def list_items(
+        self,
+        *,
+        source: str | None = None,
+        lang: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Item]:
+        """Current revisions, newest first; ``source`` matches any source that reported it."""
+        sql = (
+            "SELECT r.*, i.id AS id FROM items i JOIN item_revisions r"
+            " ON r.item_id = i.id AND r.revision = i.current_revision WHERE 1 = 1"
+        )
+        params: list[Any] = []
+        if source:
+            sql += " AND i.id IN (SELECT item_id FROM sightings WHERE source_id = ?)"
+            params.append(source)
+        if lang:
+            sql += " AND r.lang = ?"
+            params.append(lang)
+        if since:
+            sql += " AND COALESCE(r.published, r.stored_at) >= ?"
+            params.append(_iso(since))
+        sql += " ORDER BY COALESCE(r.published, r.stored_at) DESC, i.id"
+        if limit:
+            sql += " LIMIT ?"
+            params.append(limit)
+        conn = self._connect()
+        rows = conn.execute(sql, params).fetchall()
+        sources = self._sources_of(conn, [row["id"] for row in rows])
+        return [self._item_from_row(row, sources.get(row["id"], [])) for row in rows]
+
+    def get_item(self, item_id: str) -> Item | None:
+        conn = self._connect()
+        row = conn.execute(
+            "SELECT r.*, i.id AS id FROM items i JOIN item_revisions r"
+            " ON r.item_id = i.id AND r.revision = i.current_revision WHERE i.id = ?",
+            (item_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return self._item_from_row(row, self._sources_of(conn, [item_id]).get(item_id, []))
+
+    def item_revisions(self, item_id: str) -> list[Item]:
+        conn = self._connect()
+        rows = conn.execute(
+            "SELECT *, item_id AS id FROM item_revisions WHERE item_id = ? ORDER BY revision", (item_id,)
+        ).fetchall()
+        return [self._item_from_row(row, []) for row in rows]
+
+    def count_items(self) -> int:
+        return self._connect().execute("SELECT COUNT(*) FROM items").fetchone()[0]
+
+    def _sources_of(self, conn: sqlite3.Connection, item_ids: list[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        # Chunked so the statement stays under SQLite's parameter limit.
+        for start in range(0, len(item_ids), 500):
+            chunk = item_ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for row in conn.execute(
+                f"SELECT item_id, source_id FROM sightings WHERE item_id IN ({marks})"
+                " ORDER BY first_seen, source_id",
+                chunk,
+            ):
+                sources = out.setdefault(row["item_id"], [])
+                if row["source_id"] not in sources:
+                    sources.append(row["source_id"])
+        return out
+
+    @staticmethod
+    def _item_from_row(row: sqlite3.Row, sources: list[str]) -> Item:
+        return Item(
+            id=row["id"],
+            source_id=row["source_id"],
+            url=row["url"],
+            title=row["title"],
+            summary=row["summary"],
+            html=row["html"],
+            text=row["text"],
+            published=_from_iso(row["published"]),
+            updated=_from_iso(row["updated"]),
+            lang=row["lang"],
+            lang_declared=row["lang_declared"],
+            lang_confidence=row["lang_confidence"],
+            tlp=TLP(row["tlp"]),
+            content_hash=row["content_hash"],
+            revision=row["revision"],
+            extra=json.loads(row["extra"]),
+            sources=sources,
+        )
+
+    # -- runs -------------------------------------------------------------------------
+
+    def start_run(self, kind: str, at: datetime) -> int:
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO runs (kind, started_at, status) VALUES (?, ?, 'running')", (kind, _iso(at))
+            )
+            return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any], at: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
+                (_iso(at), status, json.dumps(summary, ensure_ascii=False, default=str), run_id),
+            )
+
+    def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = (
+            self._connect()
+            .execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
+            .fetchall()
+        )
+        return [
+            {**dict(row), "summary": json.loads(row["summary"]) if row["summary"] else None}
+            for row in rows
+        ]

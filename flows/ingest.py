@@ -1,0 +1,102 @@
+"""The ``ingest-sources`` flow: one task per source, run concurrently."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import task_run
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from briefings import progress
+from briefings.errors import TransientSourceError
+from briefings.ingestion import Ingestor, IngestSummary, select_sources
+from briefings.models import SourceReport
+from briefings.store import Store
+from briefings.workspace import Workspace, open_workspace
+
+TASK_RETRIES = 1
+TASK_RETRY_DELAY_SECONDS = 5
+
+# Tasks receive plain values (a workspace path, a source id) so a distributed
+# runner can ship them; each process keeps one Ingestor per workspace.
+_ingestors: dict[str, Ingestor] = {}
+_ingestors_lock = threading.Lock()
+
+
+def _ingestor(root: str) -> Ingestor:
+    with _ingestors_lock:
+        if root not in _ingestors:
+            workspace = open_workspace(Path(root))
+            _ingestors[root] = Ingestor.for_workspace(workspace, Store(workspace.database_path))
+        return _ingestors[root]
+
+
+def _release(root: str) -> None:
+    with _ingestors_lock:
+        ingestor = _ingestors.pop(root, None)
+    if ingestor is not None:
+        ingestor.close()
+
+
+def _is_transient(task, task_run_, state) -> bool:
+    try:
+        state.result()
+    except TransientSourceError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    name="ingest-source",
+    task_run_name="ingest-{source_id}",
+    retries=TASK_RETRIES,
+    retry_delay_seconds=TASK_RETRY_DELAY_SECONDS,
+    retry_condition_fn=_is_transient,
+    cache_policy=NO_CACHE,
+)
+def ingest_source_task(root: str, source_id: str) -> SourceReport:
+    ingestor = _ingestor(root)
+    report = ingestor.ingest_source(ingestor.workspace.config.source(source_id))
+    # Transient failures are retried once by Prefect, later; the last attempt
+    # returns the report so the run goes on with the other sources.
+    if report.transient and task_run.run_count <= TASK_RETRIES:
+        raise TransientSourceError(report.error or "transient failure", source_id)
+    progress.notify("source-done", report=report)
+    return report
+
+
+@flow(name="ingest-sources", log_prints=False)
+def ingest_sources(workspace_root: str, source_ids: list[str] | None = None) -> IngestSummary:
+    """Ingest the workspace's enabled sources (or those named), concurrently."""
+    workspace = open_workspace(Path(workspace_root))
+    sources = select_sources(workspace, source_ids)
+    root = str(workspace.root)
+    ingestor = _ingestor(root)
+    run_id = ingestor.store.start_run("ingest", ingestor.clock())
+    progress.notify("sources", total=len(sources))
+    try:
+        futures = [ingest_source_task.submit(root, source.id) for source in sources]
+        reports = [future.result() for future in futures]
+        summary = IngestSummary(reports, run_id)
+        status = "failed" if summary.all_failed else "ok"
+        ingestor.store.finish_run(run_id, status, summary.to_json(), ingestor.clock())
+        return summary
+    finally:
+        _release(root)
+
+
+def run_ingest(workspace: Workspace, source_ids: list[str] | None = None) -> IngestSummary:
+    """Run the flow with a thread pool sized by ``[ingest] concurrency``."""
+    runner = ThreadPoolTaskRunner(max_workers=workspace.config.ingest.concurrency)
+    return ingest_sources.with_options(task_runner=runner)(str(workspace.root), source_ids)
+
+
+if __name__ == "__main__":
+    import sys
+
+    print(run_ingest(open_workspace(Path(sys.argv[1] if len(sys.argv) > 1 else "."))).to_json())
