@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -58,7 +60,9 @@ def main_options(
             show_default="current directory",
         ),
     ] = Path("."),
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show details and tracebacks.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show details and tracebacks.")
+    ] = False,
 ) -> None:
     _configure_logging(verbose)
     ctx.obj = State(workspace, verbose)
@@ -85,7 +89,9 @@ def init(
     """Create a workspace: a commented briefings.toml, content/, feeds/ and state/."""
     workspace = init_workspace(directory)
     out.print(f"Created workspace [bold]{workspace.root}[/]")
-    out.print(f"Edit {workspace.config_path} to declare sources, then run: briefings -w {directory} ingest")
+    out.print(
+        f"Edit {workspace.config_path} to declare sources, then run: briefings -w {directory} ingest"
+    )
 
 
 @app.command()
@@ -230,8 +236,12 @@ def _print_ingest_table(summary) -> None:
 def items(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
-    source: Annotated[str | None, typer.Option("--source", "-s", help="Reported by this source.")] = None,
-    lang: Annotated[str | None, typer.Option("--lang", help="In this language (ISO 639-1).")] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", "-s", help="Reported by this source.")
+    ] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="In this language (ISO 639-1).")
+    ] = None,
     since: Annotated[
         str | None, typer.Option("--since", help="Published on or after this date (YYYY-MM-DD).")
     ] = None,
@@ -244,7 +254,9 @@ def items(
     if source:
         workspace.config.source(source)
     since_dt = _parse_date(since) if since else None
-    found = Store(workspace.database_path).list_items(source=source, lang=lang, since=since_dt, limit=limit)
+    found = Store(workspace.database_path).list_items(
+        source=source, lang=lang, since=since_dt, limit=limit
+    )
     if as_json:
         _print_json([item.to_json() for item in found])
         return
@@ -277,30 +289,35 @@ def _print_json(data: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry: run the app, mapping our errors to messages and exit codes."""
-    verbose = any(arg in ("-v", "--verbose") for arg in (argv if argv is not None else sys.argv[1:]))
+    verbose = any(
+        arg in ("-v", "--verbose") for arg in (argv if argv is not None else sys.argv[1:])
+    )
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click returns a typer.Exit's code instead of exiting.
+        code = app(args=argv, standalone_mode=False)
     except BriefingsError as exc:
         if verbose:
             err.print_exception()
-        err.print(f"[bold red]Error:[/] {exc}", highlight=False, markup=True)
+        _print_error(str(exc))
         return 2 if isinstance(exc, ConfigError) else 1
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
         err.print("Aborted.")
         return 130
-    except Exception as exc:  # click's usage errors and the unforeseen
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
+    except click.ClickException as exc:  # usage errors
+        exc.show()
+        return exc.exit_code
+    except Exception as exc:  # the unforeseen: one line, traceback only on request
         if verbose:
             err.print_exception()
-        err.print(f"[bold red]Error:[/] unexpected {type(exc).__name__}: {exc} (run with --verbose for details)")
+        _print_error(f"unexpected {type(exc).__name__}: {exc} (run with --verbose for details)")
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
+
+
+def _print_error(message: str) -> None:
+    err.print(f"[bold red]Error:[/] {escape(message)}", highlight=False)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ def _check_lang(value: str) -> str:
 
 
 class WorkspaceSettings(_Section):
-    name: str = Field("Briefings workspace", description="Human name of the workspace, shown on pages.")
+    name: str = Field(
+        "Briefings workspace", description="Human name of the workspace, shown on pages."
+    )
     source_lang: str = Field("en", description="Language briefings are written and approved in.")
     languages: list[str] = Field(
         default_factory=lambda: ["en"],
@@ -82,7 +84,9 @@ class FetchSettings(_Section):
     max_redirects: int = Field(5, ge=0, description="Redirects followed before giving up.")
     retries: int = Field(2, ge=0, le=10, description="Extra attempts on transient failures.")
     max_retry_after: float = Field(
-        60.0, ge=0, description="Longest Retry-After honoured; longer ones fail the source for this run."
+        60.0,
+        ge=0,
+        description="Longest Retry-After honoured; longer ones fail the source for this run.",
     )
     user_agent: str | None = Field(
         None, description="User-Agent header; default names the project and its version."
@@ -96,6 +100,12 @@ class IngestSettings(_Section):
     )
     detect_language: bool = Field(
         True, description="Check each item's declared language with a detector."
+    )
+    task_retries: int = Field(
+        1, ge=0, le=5, description="Later retries of a source that failed transiently (Prefect task)."
+    )
+    task_retry_delay: float = Field(
+        10.0, ge=0, description="Seconds before such a retry; the fetcher's own quick retries come first."
     )
     language_override_confidence: float = Field(
         0.9,
@@ -112,8 +122,12 @@ class SourceConfig(_Section):
     kind: Literal["feed", "csaf", "csaf-rolie"] = Field(
         "feed", description="feed (RSS/Atom/JSON Feed), csaf (one advisory) or csaf-rolie (index)."
     )
-    tlp: TLP = Field(TLP.CLEAR, description="TLP 2.0 label its items get unless they carry a stricter one.")
-    lang: str | None = Field(None, description="Declared language of its items, checked by detection.")
+    tlp: TLP = Field(
+        TLP.CLEAR, description="TLP 2.0 label its items get unless they carry a stricter one."
+    )
+    lang: str | None = Field(
+        None, description="Declared language of its items, checked by detection."
+    )
     enabled: bool = Field(True, description="Disabled sources are kept but not fetched.")
 
     @field_validator("id")
@@ -169,11 +183,21 @@ class AudienceConfig(_Section):
 class Config(_Section):
     """The whole of ``briefings.toml``."""
 
-    workspace: WorkspaceSettings = Field(default_factory=WorkspaceSettings, description="General settings.")
-    fetch: FetchSettings = Field(default_factory=FetchSettings, description="Limits on fetching sources.")
-    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Ingestion behaviour.")
-    sources: list[SourceConfig] = Field(default_factory=list, description="Feeds and advisories to ingest.")
-    audiences: list[AudienceConfig] = Field(default_factory=list, description="Who gets which output.")
+    workspace: WorkspaceSettings = Field(
+        default_factory=WorkspaceSettings, description="General settings."
+    )
+    fetch: FetchSettings = Field(
+        default_factory=FetchSettings, description="Limits on fetching sources."
+    )
+    ingest: IngestSettings = Field(
+        default_factory=IngestSettings, description="Ingestion behaviour."
+    )
+    sources: list[SourceConfig] = Field(
+        default_factory=list, description="Feeds and advisories to ingest."
+    )
+    audiences: list[AudienceConfig] = Field(
+        default_factory=list, description="Who gets which output."
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> Config:
@@ -215,7 +239,9 @@ def parse_config(
     user did not pass must simply be absent. Raises ConfigError listing every
     problem with its key.
     """
-    merged: dict[str, Any] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in data.items()}
+    merged: dict[str, Any] = {
+        k: (dict(v) if isinstance(v, Mapping) else v) for k, v in data.items()
+    }
     problems: list[tuple[str, str]] = []
     for key, value in _env_overrides(environ if environ is not None else os.environ, problems):
         _set_dotted(merged, key, value)

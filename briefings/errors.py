@@ -45,7 +45,9 @@ class SourceError(BriefingsError):
 class TransientSourceError(SourceError):
     """A source failed in a way worth retrying (timeouts, 5xx, 429)."""
 
-    def __init__(self, message: str, source_id: str | None = None, retry_after: float | None = None):
+    def __init__(
+        self, message: str, source_id: str | None = None, retry_after: float | None = None
+    ):
         super().__init__(message, source_id)
         self.retry_after = retry_after
 

@@ -46,7 +46,9 @@ class Ingestor:
     clock: Clock = utcnow
 
     @classmethod
-    def for_workspace(cls, workspace: Workspace, store: Store, *, clock: Clock = utcnow) -> Ingestor:
+    def for_workspace(
+        cls, workspace: Workspace, store: Store, *, clock: Clock = utcnow
+    ) -> Ingestor:
         config = workspace.config
         fetch = config.fetch
         limits = FetchLimits(
@@ -59,7 +61,9 @@ class Ingestor:
             max_retry_after=fetch.max_retry_after,
             **({"user_agent": fetch.user_agent} if fetch.user_agent else {}),
         )
-        detector = LanguageDetector(config.detection_languages) if config.ingest.detect_language else None
+        detector = (
+            LanguageDetector(config.detection_languages) if config.ingest.detect_language else None
+        )
         return cls(workspace, store, Fetcher(limits, base_dir=workspace.root), detector, clock)
 
     def close(self) -> None:
@@ -105,14 +109,18 @@ class Ingestor:
         pending.fetch_states.append((location, result.state))
         return result
 
-    def _read(self, source: SourceConfig, report: SourceReport, pending: _Pending) -> list[Entry] | None:
+    def _read(
+        self, source: SourceConfig, report: SourceReport, pending: _Pending
+    ) -> list[Entry] | None:
         """Entries of the source, or None when it has not changed since last time."""
         result = self._fetch(source, source.url, pending)
         if result.status == "not-modified":
             return None
         limit = self.workspace.config.ingest.max_entries
         if source.kind == "feed":
-            parsed = parse_feed(result.body, location=result.location, content_type=result.content_type)
+            parsed = parse_feed(
+                result.body, location=result.location, content_type=result.content_type
+            )
             report.warnings += parsed.warnings
             return _newest(parsed.entries, limit)
         if source.kind == "csaf":
@@ -120,7 +128,12 @@ class Ingestor:
         return self._read_rolie(source, result, report, pending, limit)
 
     def _read_rolie(
-        self, source: SourceConfig, index: FetchResult, report: SourceReport, pending: _Pending, limit: int
+        self,
+        source: SourceConfig,
+        index: FetchResult,
+        report: SourceReport,
+        pending: _Pending,
+        limit: int,
     ) -> list[Entry]:
         # One bad advisory is a warning on the source, not a failed source.
         entries = []
@@ -175,7 +188,13 @@ class Ingestor:
             extra=entry.extra,
         )
 
-    def _store(self, source: SourceConfig, entries: Iterable[Entry], pending: _Pending, report: SourceReport) -> None:
+    def _store(
+        self,
+        source: SourceConfig,
+        entries: Iterable[Entry],
+        pending: _Pending,
+        report: SourceReport,
+    ) -> None:
         items = [(entry, self.normalize(source, entry)) for entry in entries]
         now = self.clock()
         with self.store.transaction() as conn:
@@ -192,7 +211,9 @@ class Ingestor:
             # Validators are saved with the items: a crash before this commit
             # means the next run fetches again instead of missing content.
             for location, state in pending.fetch_states:
-                self.store.save_fetch_state(conn, source.id, location, state.etag, state.last_modified)
+                self.store.save_fetch_state(
+                    conn, source.id, location, state.etag, state.last_modified
+                )
 
 
 @dataclass
@@ -241,7 +262,11 @@ class IngestSummary:
         }
 
     def to_json(self) -> dict:
-        return {"run": self.run_id, "totals": self.totals(), "sources": [r.to_json() for r in self.reports]}
+        return {
+            "run": self.run_id,
+            "totals": self.totals(),
+            "sources": [r.to_json() for r in self.reports],
+        }
 
 
 def select_sources(workspace: Workspace, source_ids: Iterable[str] | None) -> list[SourceConfig]:

@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,9 @@ class LanguageDetector:
                 from lingua import LanguageDetectorBuilder
 
                 langs = [
-                    lg for lg in (_lingua_language(code) for code in self.languages) if lg is not None
+                    lg
+                    for lg in (_lingua_language(code) for code in self.languages)
+                    if lg is not None
                 ]
                 if len(langs) < 2:
                     return None  # nothing to choose between
@@ -92,7 +94,7 @@ def _base_code(code: str | None) -> str | None:
     return code.strip().replace("_", "-").split("-")[0].lower() or None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _lingua_language(code: str):
     from lingua import IsoCode639_1, Language
 
@@ -100,5 +102,8 @@ def _lingua_language(code: str):
         iso = getattr(IsoCode639_1, code.upper())
         return Language.from_iso_code_639_1(iso)
     except (AttributeError, ValueError):
-        log.warning("language %r is unknown to the detector; items declared in it are kept as declared", code)
+        log.warning(
+            "language %r is unknown to the detector; items declared in it are kept as declared",
+            code,
+        )
         return None

@@ -56,7 +56,11 @@ def parse_feed(body: bytes, *, location: str, content_type: str | None = None) -
     )
     warnings: list[str] = []
     if parsed.bozo:
-        reason = _one_line(parsed.get("bozo_exception")) or "malformed document"
+        reason = _describe_xml_error(parsed.get("bozo_exception"))
+        if _is_cut_short(parsed.get("bozo_exception")):
+            # What a truncated document yields are truncated entries, which
+            # would be stored as content: refuse it and keep what we have.
+            raise SourceError(f"malformed feed, cut short: {reason}")
         if not parsed.entries:
             if not parsed.get("version"):
                 kind = f" (content type {content_type})" if content_type else ""
@@ -77,6 +81,22 @@ def parse_feed(body: bytes, *, location: str, content_type: str | None = None) -
     if skipped:
         warnings.append(f"{skipped} entries without title, link or content were skipped")
     return ParsedFeed(entries, parsed.feed.get("title"), feed_lang, warnings)
+
+
+def _describe_xml_error(exc: object) -> str:
+    if exc is None:
+        return "malformed document"
+    get_message = getattr(exc, "getMessage", None)
+    if get_message is not None:  # xml.sax's SAXParseException
+        return f"line {exc.getLineNumber()} column {exc.getColumnNumber()}: {get_message()}"
+    return _one_line(exc) or type(exc).__name__
+
+
+def _is_cut_short(exc: object) -> bool:
+    """True when the XML parser ran out of document (a truncated feed), as
+    opposed to a recoverable slip inside it such as a stray ampersand."""
+    message = str(exc).lower()
+    return "no element found" in message or "unclosed token" in message
 
 
 def _entry_from_feedparser(raw: Any, *, base: str, feed_lang: str | None) -> Entry | None:
@@ -107,7 +127,7 @@ def _entry_from_feedparser(raw: Any, *, base: str, feed_lang: str | None) -> Ent
         summary_html=summary_html,
         content_html=content_html,
         published=_from_struct(raw.get("published_parsed") or raw.get("created_parsed")),
-        updated=_from_struct(raw.get("updated_parsed")),
+        updated=_from_struct(dict.get(raw, "updated_parsed")),
         lang=lang or feed_lang,
         extra={"tags": [t.get("term") for t in raw.get("tags") or [] if t.get("term")]},
     )
@@ -228,7 +248,9 @@ def _csaf_html(notes: list[dict], vulns: list[dict], products: list[str]) -> str
         rows = []
         for vuln in vulns:
             summary = " ".join(
-                str(n.get("text", "")) for n in vuln.get("notes") or [] if n.get("category") == "summary"
+                str(n.get("text", ""))
+                for n in vuln.get("notes") or []
+                if n.get("category") == "summary"
             )
             label = vuln.get("cve") or vuln.get("title") or "Vulnerability"
             rows.append(f"<li><strong>{_esc(label)}</strong>: {_esc(summary)}</li>")
@@ -307,7 +329,11 @@ def parse_rolie(body: bytes, *, location: str) -> list[RolieEntry]:
         if not href:
             continue
         out.append(
-            RolieEntry(str(raw.get("id") or href), urljoin(location, str(href)), _from_iso(raw.get("updated")))
+            RolieEntry(
+                str(raw.get("id") or href),
+                urljoin(location, str(href)),
+                _from_iso(raw.get("updated")),
+            )
         )
     epoch = datetime.min.replace(tzinfo=UTC)
     out.sort(key=lambda e: e.updated or epoch, reverse=True)
@@ -322,7 +348,11 @@ def canonical_url(url: str) -> str:
     no fragment, no tracking parameters, no trailing slash."""
     parts = urlsplit(url.strip())
     query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAMS.match(k)]
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _TRACKING_PARAMS.match(k)
+        ]
     )
     path = parts.path.rstrip("/") or "/"
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, query, ""))
@@ -344,7 +374,9 @@ def _load_json(body: bytes, what: str) -> Any:
     except UnicodeDecodeError:
         raise SourceError(f"invalid {what}: not UTF-8") from None
     except json.JSONDecodeError as exc:
-        raise SourceError(f"invalid {what}: malformed JSON at line {exc.lineno} column {exc.colno}") from None
+        raise SourceError(
+            f"invalid {what}: malformed JSON at line {exc.lineno} column {exc.colno}"
+        ) from None
 
 
 def _as_html(value: str, media_type: str | None) -> str:

@@ -224,10 +224,19 @@ class Store:
             )
             .fetchone()
         )
-        return StoredFetchState(row["etag"], row["last_modified"]) if row else StoredFetchState(None, None)
+        return (
+            StoredFetchState(row["etag"], row["last_modified"])
+            if row
+            else StoredFetchState(None, None)
+        )
 
     def save_fetch_state(
-        self, conn: sqlite3.Connection, source_id: str, location: str, etag: str | None, last_modified: str | None
+        self,
+        conn: sqlite3.Connection,
+        source_id: str,
+        location: str,
+        etag: str | None,
+        last_modified: str | None,
     ) -> None:
         conn.execute(
             "INSERT INTO fetch_state (source_id, location, etag, last_modified, fetched_at)"
@@ -237,7 +246,9 @@ class Store:
             (source_id, location, etag, last_modified, _iso(utcnow())),
         )
 
-    def record_source_status(self, source_id: str, status: str, error: str | None, at: datetime) -> None:
+    def record_source_status(
+        self, source_id: str, status: str, error: str | None, at: datetime
+    ) -> None:
         ok_at = _iso(at) if status in {"ok", "not-modified"} else None
         with self.transaction() as conn:
             conn.execute(
@@ -310,9 +321,13 @@ class Store:
         )
         return outcome, item_id
 
-    def _find_existing(self, conn: sqlite3.Connection, global_key: str | None, content_hash: str) -> str | None:
+    def _find_existing(
+        self, conn: sqlite3.Connection, global_key: str | None, content_hash: str
+    ) -> str | None:
         if global_key:
-            row = conn.execute("SELECT id FROM items WHERE global_key = ?", (global_key,)).fetchone()
+            row = conn.execute(
+                "SELECT id FROM items WHERE global_key = ?", (global_key,)
+            ).fetchone()
             if row:
                 return row["id"]
         row = conn.execute(
@@ -320,7 +335,9 @@ class Store:
         ).fetchone()
         return row["item_id"] if row else None
 
-    def _add_revision(self, conn: sqlite3.Connection, item_id: str, item: Item, now: str | None) -> int:
+    def _add_revision(
+        self, conn: sqlite3.Connection, item_id: str, item: Item, now: str | None
+    ) -> int:
         row = conn.execute("SELECT current_revision FROM items WHERE id = ?", (item_id,)).fetchone()
         revision = row["current_revision"] + 1
         conn.execute(
@@ -396,7 +413,8 @@ class Store:
     def item_revisions(self, item_id: str) -> list[Item]:
         conn = self._connect()
         rows = conn.execute(
-            "SELECT *, item_id AS id FROM item_revisions WHERE item_id = ? ORDER BY revision", (item_id,)
+            "SELECT *, item_id AS id FROM item_revisions WHERE item_id = ? ORDER BY revision",
+            (item_id,),
         ).fetchall()
         return [self._item_from_row(row, []) for row in rows]
 
@@ -446,7 +464,8 @@ class Store:
     def start_run(self, kind: str, at: datetime) -> int:
         with self.transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO runs (kind, started_at, status) VALUES (?, ?, 'running')", (kind, _iso(at))
+                "INSERT INTO runs (kind, started_at, status) VALUES (?, ?, 'running')",
+                (kind, _iso(at)),
             )
             return int(cur.lastrowid)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class TLP(str, Enum):
+class TLP(StrEnum):
     """TLP 2.0 labels, ordered from least to most restricted."""
 
     CLEAR = "CLEAR"

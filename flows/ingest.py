@@ -17,9 +17,6 @@ from briefings.models import SourceReport
 from briefings.store import Store
 from briefings.workspace import Workspace, open_workspace
 
-TASK_RETRIES = 1
-TASK_RETRY_DELAY_SECONDS = 5
-
 # Tasks receive plain values (a workspace path, a source id) so a distributed
 # runner can ship them; each process keeps one Ingestor per workspace.
 _ingestors: dict[str, Ingestor] = {}
@@ -54,17 +51,15 @@ def _is_transient(task, task_run_, state) -> bool:
 @task(
     name="ingest-source",
     task_run_name="ingest-{source_id}",
-    retries=TASK_RETRIES,
-    retry_delay_seconds=TASK_RETRY_DELAY_SECONDS,
     retry_condition_fn=_is_transient,
     cache_policy=NO_CACHE,
 )
-def ingest_source_task(root: str, source_id: str) -> SourceReport:
+def ingest_source_task(root: str, source_id: str, retries: int = 0) -> SourceReport:
     ingestor = _ingestor(root)
     report = ingestor.ingest_source(ingestor.workspace.config.source(source_id))
-    # Transient failures are retried once by Prefect, later; the last attempt
+    # Transient failures are retried by Prefect, later; the last attempt
     # returns the report so the run goes on with the other sources.
-    if report.transient and task_run.run_count <= TASK_RETRIES:
+    if report.transient and task_run.run_count <= retries:
         raise TransientSourceError(report.error or "transient failure", source_id)
     progress.notify("source-done", report=report)
     return report
@@ -79,8 +74,12 @@ def ingest_sources(workspace_root: str, source_ids: list[str] | None = None) -> 
     ingestor = _ingestor(root)
     run_id = ingestor.store.start_run("ingest", ingestor.clock())
     progress.notify("sources", total=len(sources))
+    settings = workspace.config.ingest
+    task = ingest_source_task.with_options(
+        retries=settings.task_retries, retry_delay_seconds=settings.task_retry_delay
+    )
     try:
-        futures = [ingest_source_task.submit(root, source.id) for source in sources]
+        futures = [task.submit(root, source.id, settings.task_retries) for source in sources]
         reports = [future.result() for future in futures]
         summary = IngestSummary(reports, run_id)
         status = "failed" if summary.all_failed else "ok"
