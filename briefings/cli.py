@@ -233,6 +233,107 @@ def _print_ingest_table(summary) -> None:
 
 
 @app.command()
+def tag(
+    ctx: typer.Context,
+    retag: Annotated[bool, typer.Option("--retag", help="Tag every item again.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Tag new and changed items: concepts, indicators, countries, priority (flow tag-items)."""
+    state: State = ctx.obj
+    workspace = state.workspace()
+    from flows.settings import quiet_prefect_console
+    from flows.tag import run_tagging
+
+    quiet_prefect_console(state.verbose)
+    with _item_progress(disable=as_json) as listener, progress.listening(listener):
+        report = run_tagging(workspace, retag=retag)
+    if as_json:
+        _print_json(report.to_json())
+        return
+    by_lang = ", ".join(f"{lang} {n}" for lang, n in sorted(report.tagged.items())) or "nothing new"
+    out.print(f"Tagged {report.total} items ({by_lang}).")
+    for problem in report.errors:
+        err.print(f"[yellow]warning:[/] {escape(problem)}")
+
+
+class _item_progress(_source_progress):
+    def __enter__(self):
+        self.bar.__enter__()
+        task = self.bar.add_task("Tagging items", total=None)
+
+        def listener(event: str, data: dict[str, Any]) -> None:
+            if event == "items":
+                self.bar.update(task, total=data["total"])
+            elif event == "items-tagged":
+                self.bar.update(task, advance=data["count"])
+
+        return listener
+
+
+glossary_app = typer.Typer(help="Check and export the multilingual glossary.", no_args_is_help=True)
+app.add_typer(glossary_app, name="glossary")
+
+
+def _glossary_files(ctx: typer.Context) -> list[str] | None:
+    """The workspace's glossary files when it has a workspace that names some."""
+    try:
+        workspace = ctx.obj.workspace()
+    except ConfigError:
+        return None
+    from briefings.workspace import glossary_paths
+
+    return glossary_paths(workspace)
+
+
+@glossary_app.command("check")
+def glossary_check(
+    ctx: typer.Context,
+    lang: Annotated[
+        list[str] | None, typer.Option("--lang", help="Languages that need preferred terms.")
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too.")] = False,
+) -> None:
+    """Validate the termbase; each problem with its file and line."""
+    from glossary import DEFAULT_LANGUAGES, check_glossary
+
+    findings = check_glossary(_glossary_files(ctx), languages=tuple(lang or DEFAULT_LANGUAGES))
+    errors = [f for f in findings if f.severity == "error"]
+    for finding in findings:
+        err.print(escape(str(finding)), highlight=False)
+    out.print(f"{len(errors)} errors, {len(findings) - len(errors)} warnings.")
+    if errors or (strict and findings):
+        raise typer.Exit(1)
+
+
+@glossary_app.command("export")
+def glossary_export(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="tbx (TBX-Basic) or csv.")] = "tbx",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="File to write; standard output if absent."),
+    ] = None,
+) -> None:
+    """Export the termbase for translators' tools: TBX-Basic (ISO 30042) or CSV."""
+    from glossary import export_csv, export_tbx, load_glossary
+
+    if fmt not in {"tbx", "csv"}:
+        raise ConfigError(f"--format {fmt!r} is not supported; use tbx or csv")
+    glossary = load_glossary(_glossary_files(ctx))
+    writer = export_tbx if fmt == "tbx" else export_csv
+    if output is None:
+        import io
+
+        buffer = io.BytesIO()
+        writer(glossary, buffer)
+        sys.stdout.buffer.write(buffer.getvalue())
+        sys.stdout.flush()
+    else:
+        writer(glossary, output)
+        out.print(f"Wrote {output} ({len(glossary)} concepts).")
+
+
+@app.command()
 def items(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
@@ -246,8 +347,18 @@ def items(
         str | None, typer.Option("--since", help="Published on or after this date (YYYY-MM-DD).")
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most this many.")] = None,
+    tag: Annotated[
+        str | None,
+        typer.Option("--tag", help="Tagged with this concept id, e.g. threat.ransomware."),
+    ] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help="With a tag of this category, e.g. sector.")
+    ] = None,
+    min_priority: Annotated[
+        int | None, typer.Option("--min-priority", help="Civilian-impact priority at least this.")
+    ] = None,
 ) -> None:
-    """List stored items, newest first."""
+    """List stored items, newest first, with their tags once tagged."""
     from briefings.store import Store
 
     workspace = ctx.obj.workspace()
@@ -255,19 +366,31 @@ def items(
         workspace.config.source(source)
     since_dt = _parse_date(since) if since else None
     found = Store(workspace.database_path).list_items(
-        source=source, lang=lang, since=since_dt, limit=limit
+        source=source,
+        lang=lang,
+        since=since_dt,
+        limit=limit,
+        concept=tag,
+        category=category,
+        min_priority=min_priority,
     )
     if as_json:
         _print_json([item.to_json() for item in found])
         return
-    table = Table("published", "lang", "tlp", "sources", "title", title=f"{len(found)} items")
+    table = Table(
+        "published", "lang", "tlp", "prio", "sources", "title", "tags", title=f"{len(found)} items"
+    )
     for item in found:
+        analysis = item.analysis
+        concepts = sorted({t.concept.split(".", 1)[1] for t in analysis.tags}) if analysis else []
         table.add_row(
             item.published.strftime("%Y-%m-%d %H:%M") if item.published else "",
             item.lang or "?",
             item.tlp.value,
+            str(analysis.priority) if analysis else "",
             ", ".join(item.sources),
             item.title,
+            ", ".join(concepts[:6]),
         )
     out.print(table)
 

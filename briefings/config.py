@@ -102,16 +102,40 @@ class IngestSettings(_Section):
         True, description="Check each item's declared language with a detector."
     )
     task_retries: int = Field(
-        1, ge=0, le=5, description="Later retries of a source that failed transiently (Prefect task)."
+        1,
+        ge=0,
+        le=5,
+        description="Later retries of a source that failed transiently (Prefect task).",
     )
     task_retry_delay: float = Field(
-        10.0, ge=0, description="Seconds before such a retry; the fetcher's own quick retries come first."
+        10.0,
+        ge=0,
+        description="Seconds before such a retry; the fetcher's own quick retries come first.",
     )
     language_override_confidence: float = Field(
         0.9,
         ge=0,
         le=1,
         description="Detector confidence above which it overrides a declared language.",
+    )
+
+
+class TaggingSettings(_Section):
+    batch_size: int = Field(64, ge=1, description="Texts per spaCy nlp.pipe batch.")
+    chunk_size: int = Field(
+        1000, ge=1, description="Items per tagging task (one task per language and chunk)."
+    )
+    glossary: list[str] = Field(
+        default_factory=list,
+        description="Glossary YAML files relative to the workspace; empty means the shipped glossary.",
+    )
+    trained_models: dict[str, str] = Field(
+        default_factory=dict,
+        description='Installed trained spaCy pipelines per language, e.g. {en = "en_core_web_sm"}; '
+        "their entities are added. Nothing depends on one.",
+    )
+    alert_priority: int = Field(
+        60, ge=0, le=100, description="Priority from which an item counts as high priority."
     )
 
 
@@ -191,6 +215,9 @@ class Config(_Section):
     )
     ingest: IngestSettings = Field(
         default_factory=IngestSettings, description="Ingestion behaviour."
+    )
+    tagging: TaggingSettings = Field(
+        default_factory=TaggingSettings, description="Tagging with spaCy."
     )
     sources: list[SourceConfig] = Field(
         default_factory=list, description="Feeds and advisories to ingest."

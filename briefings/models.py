@@ -53,16 +53,74 @@ class Item:
     revision: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
+    analysis: Analysis | None = None
+
+    @property
+    def tagging_text(self) -> str:
+        """The text tags point into: title, blank line, body (offsets are in this)."""
+        return f"{self.title}\n\n{self.text}"
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict: ISO 8601 UTC times, TLP as its label."""
+        """A JSON-ready dict: ISO 8601 UTC times, TLP as its label, tags when tagged."""
+        analysis = self.analysis
         data = asdict(self)
+        data.pop("analysis")
+        data.update(analysis.to_json() if analysis else Analysis.untagged_json())
         data["tlp"] = self.tlp.value
         for name in ("published", "updated"):
             value = data[name]
             data[name] = value.isoformat().replace("+00:00", "Z") if value else None
         data["source"] = data.pop("source_id")
         return data
+
+
+@dataclass
+class Tag:
+    """A glossary concept found in an item; offsets index :attr:`Item.tagging_text`."""
+
+    concept: str
+    category: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class Indicator:
+    """An indicator of compromise or CVE id: ``value`` refanged, ``text`` as written."""
+
+    type: str
+    value: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class Analysis:
+    """What tagging found in one item revision."""
+
+    item_id: str
+    revision: int
+    tagger: str
+    tags: list[Tag] = field(default_factory=list)
+    indicators: list[Indicator] = field(default_factory=list)
+    countries: list[str] = field(default_factory=list)
+    priority: int = 0
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tags": [asdict(t) for t in self.tags],
+            "indicators": [asdict(i) for i in self.indicators],
+            "countries": list(self.countries),
+            "priority": {"score": self.priority, "reasons": list(self.reasons)},
+            "tagger": self.tagger,
+        }
+
+    @staticmethod
+    def untagged_json() -> dict[str, Any]:
+        return {"tags": [], "indicators": [], "countries": [], "priority": None, "tagger": None}
 
 
 SourceStatus = Literal["ok", "not-modified", "error", "skipped"]

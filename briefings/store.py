@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from briefings.errors import StoreError
-from briefings.models import Item
+from briefings.models import Analysis, Indicator, Item, Tag
 from briefings.tlp import TLP
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,46 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             status TEXT NOT NULL,
             summary TEXT
         );
+        """,
+    ),
+    (
+        2,
+        "tags, indicators, countries and priority per item revision",
+        """
+        CREATE TABLE item_analysis (
+            item_id TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            tagger TEXT NOT NULL,
+            tagged_at TEXT NOT NULL,
+            priority INTEGER NOT NULL,
+            reasons TEXT NOT NULL,
+            countries TEXT NOT NULL,
+            PRIMARY KEY (item_id, revision),
+            FOREIGN KEY (item_id, revision) REFERENCES item_revisions (item_id, revision)
+        );
+        CREATE INDEX item_analysis_priority ON item_analysis (priority);
+        CREATE TABLE item_tags (
+            item_id TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            concept TEXT NOT NULL,
+            category TEXT NOT NULL,
+            text TEXT NOT NULL,
+            start_char INTEGER NOT NULL,
+            end_char INTEGER NOT NULL
+        );
+        CREATE INDEX item_tags_item ON item_tags (item_id, revision);
+        CREATE INDEX item_tags_concept ON item_tags (concept);
+        CREATE TABLE item_indicators (
+            item_id TEXT NOT NULL,
+            revision INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            value TEXT NOT NULL,
+            text TEXT NOT NULL,
+            start_char INTEGER NOT NULL,
+            end_char INTEGER NOT NULL
+        );
+        CREATE INDEX item_indicators_item ON item_indicators (item_id, revision);
+        CREATE INDEX item_indicators_value ON item_indicators (value);
         """,
     ),
 ]
@@ -374,13 +414,44 @@ class Store:
         lang: str | None = None,
         since: datetime | None = None,
         limit: int | None = None,
+        concept: str | None = None,
+        category: str | None = None,
+        min_priority: int | None = None,
+        ids: list[str] | None = None,
     ) -> list[Item]:
-        """Current revisions, newest first; ``source`` matches any source that reported it."""
+        """Current revisions, newest first, with their analysis when tagged.
+
+        ``source`` matches any source that reported the item; ``concept``,
+        ``category`` and ``min_priority`` filter on the current revision's tags.
+        """
         sql = (
             "SELECT r.*, i.id AS id FROM items i JOIN item_revisions r"
             " ON r.item_id = i.id AND r.revision = i.current_revision WHERE 1 = 1"
         )
         params: list[Any] = []
+        if ids is not None:
+            if not ids:
+                return []
+            sql += f" AND i.id IN ({', '.join('?' for _ in ids)})"
+            params += list(ids)
+        if concept or category:
+            sql += (
+                " AND EXISTS (SELECT 1 FROM item_tags t WHERE t.item_id = i.id"
+                " AND t.revision = i.current_revision"
+            )
+            if concept:
+                sql += " AND t.concept = ?"
+                params.append(concept)
+            if category:
+                sql += " AND t.category = ?"
+                params.append(category)
+            sql += ")"
+        if min_priority is not None:
+            sql += (
+                " AND EXISTS (SELECT 1 FROM item_analysis a WHERE a.item_id = i.id"
+                " AND a.revision = i.current_revision AND a.priority >= ?)"
+            )
+            params.append(min_priority)
         if source:
             sql += " AND i.id IN (SELECT item_id FROM sightings WHERE source_id = ?)"
             params.append(source)
@@ -397,7 +468,9 @@ class Store:
         conn = self._connect()
         rows = conn.execute(sql, params).fetchall()
         sources = self._sources_of(conn, [row["id"] for row in rows])
-        return [self._item_from_row(row, sources.get(row["id"], [])) for row in rows]
+        items = [self._item_from_row(row, sources.get(row["id"], [])) for row in rows]
+        self._attach_analyses(conn, items)
+        return items
 
     def get_item(self, item_id: str) -> Item | None:
         conn = self._connect()
@@ -408,7 +481,9 @@ class Store:
         ).fetchone()
         if row is None:
             return None
-        return self._item_from_row(row, self._sources_of(conn, [item_id]).get(item_id, []))
+        item = self._item_from_row(row, self._sources_of(conn, [item_id]).get(item_id, []))
+        self._attach_analyses(conn, [item])
+        return item
 
     def item_revisions(self, item_id: str) -> list[Item]:
         conn = self._connect()
@@ -417,6 +492,111 @@ class Store:
             (item_id,),
         ).fetchall()
         return [self._item_from_row(row, []) for row in rows]
+
+    # -- tagging ----------------------------------------------------------------------
+
+    def items_to_tag(self, tagger: str, *, limit: int | None = None) -> list[Item]:
+        """Current revisions with no analysis by ``tagger`` (new, changed, or tagged by
+        an older glossary or tagger), oldest first."""
+        sql = (
+            "SELECT r.*, i.id AS id FROM items i JOIN item_revisions r"
+            " ON r.item_id = i.id AND r.revision = i.current_revision"
+            " LEFT JOIN item_analysis a ON a.item_id = i.id AND a.revision = i.current_revision"
+            " WHERE a.tagger IS NULL OR a.tagger <> ? ORDER BY r.stored_at, i.id"
+        )
+        params: list[Any] = [tagger]
+        if limit:
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = self._connect().execute(sql, params).fetchall()
+        return [self._item_from_row(row, []) for row in rows]
+
+    def count_items_to_tag(self, tagger: str) -> int:
+        return (
+            self._connect()
+            .execute(
+                "SELECT COUNT(*) FROM items i LEFT JOIN item_analysis a ON a.item_id = i.id"
+                " AND a.revision = i.current_revision WHERE a.tagger IS NULL OR a.tagger <> ?",
+                (tagger,),
+            )
+            .fetchone()[0]
+        )
+
+    def save_analyses(self, analyses: list[Analysis], at: datetime) -> None:
+        """Store analyses, replacing any earlier one of the same revisions, in one transaction."""
+        now = _iso(at)
+        with self.transaction() as conn:
+            for a in analyses:
+                key = (a.item_id, a.revision)
+                for table in ("item_tags", "item_indicators", "item_analysis"):
+                    conn.execute(f"DELETE FROM {table} WHERE item_id = ? AND revision = ?", key)
+                conn.execute(
+                    "INSERT INTO item_analysis (item_id, revision, tagger, tagged_at, priority,"
+                    " reasons, countries) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        *key,
+                        a.tagger,
+                        now,
+                        a.priority,
+                        json.dumps(a.reasons),
+                        json.dumps(a.countries),
+                    ),
+                )
+                conn.executemany(
+                    "INSERT INTO item_tags (item_id, revision, concept, category, text, start_char,"
+                    " end_char) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(*key, t.concept, t.category, t.text, t.start, t.end) for t in a.tags],
+                )
+                conn.executemany(
+                    "INSERT INTO item_indicators (item_id, revision, type, value, text, start_char,"
+                    " end_char) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(*key, i.type, i.value, i.text, i.start, i.end) for i in a.indicators],
+                )
+
+    def _attach_analyses(self, conn: sqlite3.Connection, items: list[Item]) -> None:
+        by_key = {(item.id, item.revision): item for item in items}
+        keys = list(by_key)
+        for start in range(0, len(keys), 400):
+            chunk = keys[start : start + 400]
+            where = " OR ".join("(item_id = ? AND revision = ?)" for _ in chunk)
+            flat = [value for key in chunk for value in key]
+            for row in conn.execute(f"SELECT * FROM item_analysis WHERE {where}", flat):
+                by_key[(row["item_id"], row["revision"])].analysis = Analysis(
+                    item_id=row["item_id"],
+                    revision=row["revision"],
+                    tagger=row["tagger"],
+                    countries=json.loads(row["countries"]),
+                    priority=row["priority"],
+                    reasons=json.loads(row["reasons"]),
+                )
+            for row in conn.execute(
+                f"SELECT * FROM item_tags WHERE {where} ORDER BY start_char", flat
+            ):
+                analysis = by_key[(row["item_id"], row["revision"])].analysis
+                if analysis is not None:
+                    analysis.tags.append(
+                        Tag(
+                            row["concept"],
+                            row["category"],
+                            row["text"],
+                            row["start_char"],
+                            row["end_char"],
+                        )
+                    )
+            for row in conn.execute(
+                f"SELECT * FROM item_indicators WHERE {where} ORDER BY start_char", flat
+            ):
+                analysis = by_key[(row["item_id"], row["revision"])].analysis
+                if analysis is not None:
+                    analysis.indicators.append(
+                        Indicator(
+                            row["type"],
+                            row["value"],
+                            row["text"],
+                            row["start_char"],
+                            row["end_char"],
+                        )
+                    )
 
     def count_items(self) -> int:
         return self._connect().execute("SELECT COUNT(*) FROM items").fetchone()[0]

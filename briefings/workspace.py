@@ -76,3 +76,9 @@ def init_workspace(root: Path) -> Workspace:
     config_path.write_text((templates / CONFIG_NAME).read_text("utf-8"), "utf-8")
     log.info("created workspace %s", root)
     return open_workspace(root)
+
+
+def glossary_paths(workspace: Workspace) -> list[str] | None:
+    """The workspace's own glossary files as absolute paths, or None for the shipped one."""
+    paths = workspace.config.tagging.glossary
+    return [str(workspace.resolve(p)) for p in paths] if paths else None

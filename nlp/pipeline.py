@@ -1,0 +1,105 @@
+"""Building the tagging pipeline for a language.
+
+Every pipeline starts from ``spacy.blank(lang)`` (no trained model is needed or
+downloaded) and adds, in order: glossary concepts, indicators, countries and
+the civilian-impact priority. A trained pipeline the user installed and named
+in the configuration is used as the base instead, so its entities come along.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import spacy
+from spacy.language import Language
+
+# Imported for their @Language.factory registrations.
+import nlp.countries
+import nlp.glossary_matcher
+import nlp.indicators
+import nlp.priority  # noqa: F401
+from briefings.errors import BriefingsError
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_LANGUAGES = ("en", "fr", "es", "ar", "ru", "zh")
+FALLBACK_LANGUAGE = "xx"  # spaCy's multi-language tokenizer
+MAX_CHARS = 2_000_000
+COMPONENTS = (
+    "briefings_glossary",
+    "briefings_indicators",
+    "briefings_countries",
+    "briefings_priority",
+)
+
+
+def build_pipeline(
+    lang: str, *, glossary_paths: list[str] | None = None, trained_model: str | None = None
+) -> Language:
+    """A tagging pipeline for ``lang``; unknown languages get the multi-language tokenizer."""
+    nlp = _base(lang, trained_model)
+    config = {"glossary_paths": glossary_paths}
+    nlp.add_pipe("briefings_glossary", config=config)
+    nlp.add_pipe("briefings_indicators")
+    nlp.add_pipe("briefings_countries")
+    nlp.add_pipe("briefings_priority", config=config)
+    nlp.max_length = MAX_CHARS
+    return nlp
+
+
+def _base(lang: str, trained_model: str | None) -> Language:
+    if trained_model:
+        try:
+            # Only its entity recognizer and what feeds it are useful here.
+            return spacy.load(
+                trained_model, exclude=["lemmatizer", "textcat", "textcat_multilabel"]
+            )
+        except (OSError, ImportError) as exc:
+            log.warning(
+                "trained spaCy pipeline %r for %s is not installed (%s); using rules only",
+                trained_model, lang, str(exc).splitlines()[0],
+            )  # fmt: skip
+    try:
+        return spacy.blank(lang)
+    except (ImportError, KeyError, ValueError, OSError) as exc:
+        # spaCy raises ImportError for unknown codes (no spacy.lang module).
+        log.warning(
+            "no spaCy language %r (%s); using the multi-language tokenizer",
+            lang,
+            type(exc).__name__,
+        )
+        return spacy.blank(FALLBACK_LANGUAGE)
+
+
+class PipelineCache:
+    """One pipeline per language per process, built on first use; thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        glossary_paths: list[str] | None = None,
+        trained_models: dict[str, str] | None = None,
+    ):
+        self.glossary_paths = glossary_paths
+        self.trained_models = trained_models or {}
+        self._pipelines: dict[str, Language] = {}
+        self._lock = threading.Lock()
+
+    def get(self, lang: str | None) -> Language:
+        key = lang or FALLBACK_LANGUAGE
+        with self._lock:
+            if key not in self._pipelines:
+                try:
+                    self._pipelines[key] = build_pipeline(
+                        key,
+                        glossary_paths=self.glossary_paths,
+                        trained_model=self.trained_models.get(key),
+                    )
+                except BriefingsError:
+                    raise
+                except Exception as exc:
+                    raise BriefingsError(
+                        f"Cannot build the tagging pipeline for {key!r}: {exc}"
+                    ) from exc
+            return self._pipelines[key]
