@@ -134,8 +134,50 @@ class TaggingSettings(_Section):
         description='Installed trained spaCy pipelines per language, e.g. {en = "en_core_web_sm"}; '
         "their entities are added. Nothing depends on one.",
     )
+
+
+class DraftingSettings(_Section):
+    period: Literal["daily", "weekly"] = Field(
+        "daily", description="One digest per this period (UTC)."
+    )
     alert_priority: int = Field(
-        60, ge=0, le=100, description="Priority from which an item counts as high priority."
+        60, ge=0, le=100, description="Priority from which an event gets its own alert briefing."
+    )
+    group_window_hours: float = Field(
+        72.0, gt=0, description="Items this close in time with the same concepts are one event."
+    )
+    max_entries: int = Field(40, ge=1, description="Most events listed in one digest.")
+
+
+class OfficerConfig(_Section):
+    name: str = Field(description="Sign-in name, used in approvals and the audit log.")
+    roles: list[Literal["officer", "linguist", "admin"]] = Field(
+        default_factory=lambda: ["officer"], description="officer | linguist | admin."
+    )
+    languages: list[str] = Field(
+        default_factory=list, description="For linguists: the languages they may approve."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.match(r"^[a-z0-9][a-z0-9._-]{0,62}$", value):
+            raise ValueError(f"{value!r} must be lower-case letters, digits, '.', '_' or '-'")
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        return [_check_lang(lang) for lang in value]
+
+
+class PolicySettings(_Section):
+    approvals_required: int = Field(
+        2, ge=1, le=10, description="Distinct officers needed to approve."
+    )
+    four_eyes: bool = Field(True, description="Whoever last edited a briefing cannot approve it.")
+    translation_approvals_required: int = Field(
+        1, ge=1, le=10, description="Linguists needed to mark a translation reviewed."
     )
 
 
@@ -219,6 +261,15 @@ class Config(_Section):
     tagging: TaggingSettings = Field(
         default_factory=TaggingSettings, description="Tagging with spaCy."
     )
+    drafting: DraftingSettings = Field(
+        default_factory=DraftingSettings, description="Drafting briefings from items."
+    )
+    policy: PolicySettings = Field(
+        default_factory=PolicySettings, description="Who must approve what."
+    )
+    officers: list[OfficerConfig] = Field(
+        default_factory=list, description="Communications officers, linguists and admins."
+    )
     sources: list[SourceConfig] = Field(
         default_factory=list, description="Feeds and advisories to ingest."
     )
@@ -232,6 +283,7 @@ class Config(_Section):
             ("sources", [s.id for s in self.sources]),
             ("audiences", [a.name for a in self.audiences]),
             ("audience outputs", [a.output for a in self.audiences]),
+            ("officers", [o.name for o in self.officers]),
         ):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
@@ -244,6 +296,12 @@ class Config(_Section):
                 return source
         known = ", ".join(s.id for s in self.sources) or "none"
         raise ConfigError(f"No source {source_id!r} in briefings.toml (known: {known}).")
+
+    def officer(self, name: str) -> OfficerConfig:
+        for officer in self.officers:
+            if officer.name == name:
+                return officer
+        raise ConfigError(f"Unknown officer {name!r}: add an [[officers]] entry to briefings.toml.")
 
     @property
     def detection_languages(self) -> list[str]:
@@ -314,7 +372,7 @@ def _env_overrides(
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue  # BRIEFINGS_WORKSPACE and friends belong to the CLI
         section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
-        if section not in Config.model_fields or section in {"sources", "audiences"}:
+        if section not in Config.model_fields or section in {"sources", "audiences", "officers"}:
             problems.append((name, f"no table [{section}] to override"))
             continue
         found.append((f"{section}.{key}", _parse_env_value(raw)))

@@ -141,3 +141,78 @@ class SourceReport:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+BRIEFING_KINDS = ("digest", "alert", "debunk")
+BRIEFING_STATES = (
+    "draft",
+    "in-review",
+    "approved",
+    "published",
+    "rejected",
+    "withdrawn",
+    "corrected",
+)
+
+
+@dataclass
+class BriefingRecord:
+    """What the store knows of one briefing; the Markdown file holds its content.
+
+    ``state`` is authoritative here, not in the file: approving must not change
+    the approved bytes. ``drafted_hash`` is the hash of the file as the drafting
+    flow last wrote it, so a human edit is recognised and never overwritten.
+    """
+
+    id: str
+    kind: str
+    lang: str
+    path: str
+    state: str
+    title: str
+    tlp: TLP
+    priority: int
+    content_hash: str
+    version: int = 1
+    period: str | None = None
+    drafted_hash: str | None = None
+    last_editor: str | None = None
+    corrects: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    state_reason: str | None = None
+
+
+@dataclass
+class ApprovalRecord:
+    """One officer's approval of the exact bytes whose SHA-256 is ``sha256``."""
+
+    id: int
+    briefing_id: str
+    lang: str
+    officer: str
+    approved_at: datetime
+    note: str | None
+    sha256: str
+    voided_at: datetime | None = None
+    void_reason: str | None = None
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
+
+
+@dataclass
+class AuditEntry:
+    """One line of the hash-chained audit log."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    briefing_id: str | None
+    lang: str | None
+    content_hash: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    entry_hash: str

@@ -21,7 +21,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from briefings.errors import StoreError
-from briefings.models import Analysis, Indicator, Item, Tag
+from briefings.models import (
+    Analysis,
+    ApprovalRecord,
+    AuditEntry,
+    BriefingRecord,
+    Indicator,
+    Item,
+    Tag,
+)
 from briefings.tlp import TLP
 
 log = logging.getLogger(__name__)
@@ -134,6 +142,66 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         CREATE INDEX item_indicators_item ON item_indicators (item_id, revision);
         CREATE INDEX item_indicators_value ON item_indicators (value);
+        """,
+    ),
+    (
+        3,
+        "briefings, their items, approvals and the hash-chained audit log",
+        """
+        CREATE TABLE briefings (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            lang TEXT NOT NULL,
+            path TEXT NOT NULL,
+            state TEXT NOT NULL,
+            title TEXT NOT NULL,
+            tlp TEXT NOT NULL,
+            priority INTEGER NOT NULL,
+            period TEXT,
+            content_hash TEXT NOT NULL,
+            drafted_hash TEXT,
+            last_editor TEXT,
+            version INTEGER NOT NULL,
+            corrects TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            state_reason TEXT
+        );
+        CREATE INDEX briefings_period ON briefings (kind, period);
+        CREATE TABLE briefing_items (
+            briefing_id TEXT NOT NULL REFERENCES briefings (id),
+            item_id TEXT NOT NULL,
+            PRIMARY KEY (briefing_id, item_id)
+        );
+        CREATE TABLE approvals (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            briefing_id TEXT NOT NULL REFERENCES briefings (id),
+            lang TEXT NOT NULL,
+            officer TEXT NOT NULL,
+            approved_at TEXT NOT NULL,
+            note TEXT,
+            sha256 TEXT NOT NULL,
+            voided_at TEXT,
+            void_reason TEXT
+        );
+        CREATE INDEX approvals_briefing ON approvals (briefing_id, lang);
+        CREATE TABLE audit_log (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            briefing_id TEXT,
+            lang TEXT,
+            content_hash TEXT,
+            details TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            entry_hash TEXT NOT NULL
+        );
+        CREATE INDEX audit_log_briefing ON audit_log (briefing_id);
+        CREATE TABLE content_blobs (
+            sha256 TEXT PRIMARY KEY,
+            content BLOB NOT NULL
+        );
         """,
     ),
 ]
@@ -638,6 +706,192 @@ class Store:
             extra=json.loads(row["extra"]),
             sources=sources,
         )
+
+    # -- briefings ---------------------------------------------------------------------
+
+    _BRIEFING_COLUMNS = (
+        "id", "kind", "lang", "path", "state", "title", "tlp", "priority", "period",
+        "content_hash", "drafted_hash", "last_editor", "version", "corrects",
+        "created_at", "updated_at", "state_reason",
+    )  # fmt: skip
+
+    def save_briefing(self, conn: sqlite3.Connection, record: BriefingRecord) -> None:
+        values = {name: getattr(record, name) for name in self._BRIEFING_COLUMNS}
+        values["tlp"] = record.tlp.value
+        values["created_at"] = _iso(record.created_at)
+        values["updated_at"] = _iso(record.updated_at)
+        names = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        updates = ", ".join(f"{n} = excluded.{n}" for n in values if n != "id")
+        conn.execute(
+            f"INSERT INTO briefings ({names}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {updates}",
+            list(values.values()),
+        )
+
+    def get_briefing(self, briefing_id: str) -> BriefingRecord | None:
+        row = (
+            self._connect()
+            .execute("SELECT * FROM briefings WHERE id = ?", (briefing_id,))
+            .fetchone()
+        )
+        return self._briefing_from_row(row) if row else None
+
+    def list_briefings(self, *, states: list[str] | None = None) -> list[BriefingRecord]:
+        sql = "SELECT * FROM briefings"
+        params: list[Any] = []
+        if states:
+            sql += f" WHERE state IN ({', '.join('?' for _ in states)})"
+            params += states
+        sql += " ORDER BY priority DESC, created_at DESC, id"
+        return [self._briefing_from_row(r) for r in self._connect().execute(sql, params)]
+
+    def open_draft(
+        self, kind: str, period: str | None, key_item: str | None = None
+    ) -> BriefingRecord | None:
+        """The briefing of ``kind`` for ``period`` (digests) that a flow may still extend."""
+        row = (
+            self._connect()
+            .execute(
+                "SELECT * FROM briefings WHERE kind = ? AND period IS ? ORDER BY version DESC LIMIT 1",
+                (kind, period),
+            )
+            .fetchone()
+        )
+        return self._briefing_from_row(row) if row else None
+
+    def set_briefing_items(
+        self, conn: sqlite3.Connection, briefing_id: str, item_ids: list[str]
+    ) -> None:
+        conn.execute("DELETE FROM briefing_items WHERE briefing_id = ?", (briefing_id,))
+        conn.executemany(
+            "INSERT INTO briefing_items (briefing_id, item_id) VALUES (?, ?)",
+            [(briefing_id, item_id) for item_id in sorted(set(item_ids))],
+        )
+
+    def briefing_items(self, briefing_id: str) -> list[str]:
+        rows = self._connect().execute(
+            "SELECT item_id FROM briefing_items WHERE briefing_id = ? ORDER BY item_id",
+            (briefing_id,),
+        )
+        return [row["item_id"] for row in rows]
+
+    def items_in_briefings(self, kinds: list[str]) -> set[str]:
+        """Ids of items already placed in a briefing of one of ``kinds``."""
+        marks = ", ".join("?" for _ in kinds)
+        rows = self._connect().execute(
+            f"SELECT bi.item_id FROM briefing_items bi JOIN briefings b ON b.id = bi.briefing_id"
+            f" WHERE b.kind IN ({marks})",
+            kinds,
+        )
+        return {row["item_id"] for row in rows}
+
+    @staticmethod
+    def _briefing_from_row(row: sqlite3.Row) -> BriefingRecord:
+        data = dict(row)
+        data["tlp"] = TLP(data["tlp"])
+        data["created_at"] = _from_iso(data["created_at"])
+        data["updated_at"] = _from_iso(data["updated_at"])
+        return BriefingRecord(**data)
+
+    # -- approvals ----------------------------------------------------------------------
+
+    def add_approval(
+        self,
+        conn: sqlite3.Connection,
+        briefing_id: str,
+        lang: str,
+        officer: str,
+        sha256: str,
+        note: str | None,
+        at: datetime,
+    ) -> int:
+        cur = conn.execute(
+            "INSERT INTO approvals (briefing_id, lang, officer, approved_at, note, sha256)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (briefing_id, lang, officer, _iso(at), note, sha256),
+        )
+        return int(cur.lastrowid)
+
+    def approvals(self, briefing_id: str, lang: str | None = None) -> list[ApprovalRecord]:
+        sql = "SELECT * FROM approvals WHERE briefing_id = ?"
+        params: list[Any] = [briefing_id]
+        if lang:
+            sql += " AND lang = ?"
+            params.append(lang)
+        rows = self._connect().execute(sql + " ORDER BY id", params).fetchall()
+        return [
+            ApprovalRecord(
+                id=r["id"],
+                briefing_id=r["briefing_id"],
+                lang=r["lang"],
+                officer=r["officer"],
+                approved_at=_from_iso(r["approved_at"]),
+                note=r["note"],
+                sha256=r["sha256"],
+                voided_at=_from_iso(r["voided_at"]),
+                void_reason=r["void_reason"],
+            )
+            for r in rows
+        ]
+
+    def void_approvals(
+        self, conn: sqlite3.Connection, briefing_id: str, lang: str, reason: str, at: datetime
+    ) -> int:
+        cur = conn.execute(
+            "UPDATE approvals SET voided_at = ?, void_reason = ?"
+            " WHERE briefing_id = ? AND lang = ? AND voided_at IS NULL",
+            (_iso(at), reason, briefing_id, lang),
+        )
+        return cur.rowcount
+
+    def keep_blob(self, conn: sqlite3.Connection, sha256: str, content: bytes) -> None:
+        """Keep exact bytes by their hash (approved versions outlive later edits of the file)."""
+        conn.execute(
+            "INSERT INTO content_blobs (sha256, content) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING",
+            (sha256, content),
+        )
+
+    def blob(self, sha256: str) -> bytes | None:
+        row = (
+            self._connect()
+            .execute("SELECT content FROM content_blobs WHERE sha256 = ?", (sha256,))
+            .fetchone()
+        )
+        return bytes(row["content"]) if row else None
+
+    # -- audit log --------------------------------------------------------------------
+
+    def last_audit_entry(self, conn: sqlite3.Connection | None = None) -> AuditEntry | None:
+        conn = conn or self._connect()
+        row = conn.execute("SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        return self._audit_from_row(row) if row else None
+
+    def insert_audit_entry(self, conn: sqlite3.Connection, entry: AuditEntry) -> None:
+        conn.execute(
+            "INSERT INTO audit_log (seq, at, actor, action, briefing_id, lang, content_hash, details,"
+            " prev_hash, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.seq, entry.at, entry.actor, entry.action, entry.briefing_id, entry.lang,
+                entry.content_hash, json.dumps(entry.details, sort_keys=True, ensure_ascii=False),
+                entry.prev_hash, entry.entry_hash,
+            ),
+        )  # fmt: skip
+
+    def audit_entries(self, briefing_id: str | None = None) -> list[AuditEntry]:
+        sql = "SELECT * FROM audit_log"
+        params: list[Any] = []
+        if briefing_id:
+            sql += " WHERE briefing_id = ?"
+            params.append(briefing_id)
+        return [
+            self._audit_from_row(r) for r in self._connect().execute(sql + " ORDER BY seq", params)
+        ]
+
+    @staticmethod
+    def _audit_from_row(row: sqlite3.Row) -> AuditEntry:
+        data = dict(row)
+        data["details"] = json.loads(data["details"])
+        return AuditEntry(**data)
 
     # -- runs -------------------------------------------------------------------------
 

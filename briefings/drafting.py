@@ -1,0 +1,530 @@
+"""Drafting: tagged items become briefing drafts (digest, alert, debunk) in ``content/``.
+
+Items about the same event are grouped first (:func:`group_events`). Then, per
+period and TLP label, one digest; per high-priority event, one alert; per event
+carrying a disinformation tactic, one debunk. Drafting is deterministic and
+idempotent: re-running rewrites only drafts that a flow wrote and nobody has
+edited or approved since; a briefing that is approved, published, or edited by
+an officer is never changed, and new items for its period go to an addendum.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from importlib import resources
+
+import jinja2
+import yaml
+
+from briefings.audit import AuditLog
+from briefings.documents import render_document, sha256_bytes, write_atomically
+from briefings.models import BriefingRecord, Item
+from briefings.store import Store
+from briefings.tlp import TLP, strictest
+from briefings.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+DRAFTER = "system:draft"
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- events ---------------------------------------------------------------------------
+
+
+@dataclass
+class Event:
+    """Items from one or more sources about the same thing."""
+
+    items: list[Item]
+
+    @cached_property
+    def lead(self) -> Item:
+        """The item that speaks for the event: highest priority, then earliest."""
+        return sorted(self.items, key=lambda i: (-_priority(i), _when(i), i.id))[0]
+
+    @property
+    def priority(self) -> int:
+        return max(_priority(i) for i in self.items)
+
+    @property
+    def tlp(self) -> TLP:
+        return strictest(*(i.tlp for i in self.items))
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted({s for i in self.items for s in (i.sources or [i.source_id])})
+
+    def concepts(self, category: str) -> list[str]:
+        found = {
+            t.concept
+            for i in self.items
+            if i.analysis
+            for t in i.analysis.tags
+            if t.category == category
+        }
+        return sorted(found)
+
+    @property
+    def countries(self) -> list[str]:
+        return sorted({c for i in self.items if i.analysis for c in i.analysis.countries})
+
+    @property
+    def indicators(self) -> list[dict]:
+        seen: dict[str, dict] = {}
+        for item in self.items:
+            for ind in item.analysis.indicators if item.analysis else []:
+                seen.setdefault(ind.value, {"type": ind.type, "value": ind.value})
+        return sorted(seen.values(), key=lambda d: (d["type"] != "cve", d["type"], d["value"]))
+
+    @property
+    def key(self) -> str:
+        """A stable identity: the smallest item id (groups only grow)."""
+        return min(i.id for i in self.items)
+
+
+def _priority(item: Item) -> int:
+    return item.analysis.priority if item.analysis else 0
+
+
+def _when(item: Item) -> datetime:
+    return item.published or item.updated or datetime.min.replace(tzinfo=UTC)
+
+
+def _concepts(item: Item, category: str) -> set[str]:
+    return (
+        {t.concept for t in item.analysis.tags if t.category == category}
+        if item.analysis
+        else set()
+    )
+
+
+def _cves(item: Item) -> set[str]:
+    return (
+        {i.value for i in item.analysis.indicators if i.type == "cve"} if item.analysis else set()
+    )
+
+
+def same_event(a: Item, b: Item, window: timedelta) -> bool:
+    """Two items report one event: the same CVE, or the same threat hitting the same
+    sector close in time (whatever their languages) and not in different countries."""
+    if _cves(a) & _cves(b):
+        return True
+    if abs(_when(a) - _when(b)) > window:
+        return False
+    if not (
+        _concepts(a, "threat") & _concepts(b, "threat")
+        and _concepts(a, "sector") & _concepts(b, "sector")
+    ):
+        return False
+    countries_a = set(a.analysis.countries) if a.analysis else set()
+    countries_b = set(b.analysis.countries) if b.analysis else set()
+    return not (countries_a and countries_b and not countries_a & countries_b)
+
+
+def group_events(items: list[Item], window: timedelta) -> list[Event]:
+    """Items grouped into events (union of every pair that :func:`same_event` links)."""
+    parent = list(range(len(items)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            if same_event(items[i], items[j], window):
+                parent[find(i)] = find(j)
+    groups: dict[int, list[Item]] = {}
+    for index, item in enumerate(items):
+        groups.setdefault(find(index), []).append(item)
+    events = [Event(sorted(group, key=lambda i: i.id)) for group in groups.values()]
+    return sorted(events, key=lambda e: (-e.priority, e.key))
+
+
+# -- rendering ------------------------------------------------------------------------
+
+
+class Renderer:
+    """Jinja2 templates (workspace ``templates/drafts/`` first, then the shipped ones)."""
+
+    def __init__(self, workspace: Workspace, labels: Callable[[str], str]):
+        loaders: list[jinja2.BaseLoader] = []
+        override = workspace.root / "templates" / "drafts"
+        if override.is_dir():
+            loaders.append(jinja2.FileSystemLoader(str(override)))
+        loaders.append(jinja2.PackageLoader("briefings", "templates/drafts"))
+        self.env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            autoescape=False,  # Markdown, not HTML: text is escaped with the md filter
+        )
+        self.env.filters["md"] = markdown_escape
+        self.labels = labels
+        advice_text = (resources.files("briefings") / "templates" / "advice.yaml").read_text(
+            "utf-8"
+        )
+        self.advice = yaml.safe_load(advice_text)
+
+    def render(self, template: str, **context) -> str:
+        body = self.env.get_template(template).render(**context)
+        return re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
+
+    def event_context(self, event: Event, lang: str) -> dict:
+        lead = event.lead
+        threats = event.concepts("threat")
+        reasons = []
+        for reason in lead.analysis.reasons if lead.analysis else []:
+            label = self.labels(reason["concept"]) if reason.get("concept") else None
+            reasons.append({**reason, "label": label})
+        advice = next((self.advice[t] for t in threats if t in self.advice), self.advice["default"])
+        links = [
+            {
+                "title": i.title,
+                "url": i.url,
+                "source": ", ".join(i.sources or [i.source_id]),
+                "lang": i.lang,
+            }
+            for i in sorted(event.items, key=lambda i: (_when(i), i.id))
+        ]
+        return {
+            "title": lead.title,
+            "summary": lead.summary or lead.title,
+            "priority": event.priority,
+            "threat_labels": [self.labels(t) for t in threats],
+            "sector_labels": [self.labels(s) for s in event.concepts("sector")],
+            "tactic_labels": [self.labels(t) for t in event.concepts("tactic")],
+            "countries": event.countries,
+            "indicators": event.indicators[:20],
+            "source_count": len(event.sources),
+            "links": links,
+            "advice": advice,
+            "reasons": reasons,
+        }
+
+
+def markdown_escape(text: str) -> str:
+    """Text from feeds made inert in Markdown: no markup, links or HTML of its own."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+# -- the drafting stage --------------------------------------------------------------
+
+
+@dataclass
+class DraftReport:
+    """What one drafting pass did, briefing ids per outcome."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # approved, published or edited by a person
+    untagged_items: int = 0
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Planned:
+    id: str
+    kind: str
+    period: str | None
+    tlp: TLP
+    priority: int
+    title: str
+    meta: dict
+    body: str
+    item_ids: list[str]
+
+
+class Drafter:
+    """Plans briefings from the store's tagged items and writes them as drafts."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        store: Store,
+        labels: Callable[[str], str],
+        *,
+        clock: Clock = utcnow,
+    ):
+        self.workspace = workspace
+        self.store = store
+        self.settings = workspace.config.drafting
+        self.lang = workspace.config.workspace.source_lang
+        self.renderer = Renderer(workspace, labels)
+        self.audit = AuditLog(store)
+        self.clock = clock
+
+    def period_of(self, item: Item) -> str:
+        when = _when(item)
+        if self.settings.period == "weekly":
+            year, week, _ = when.isocalendar()
+            return f"{year}-W{week:02d}"
+        return when.strftime("%Y-%m-%d")
+
+    def run(self) -> DraftReport:
+        report = DraftReport()
+        items = self.store.list_items()
+        tagged = [i for i in items if i.analysis is not None]
+        report.untagged_items = len(items) - len(tagged)
+        window = timedelta(hours=self.settings.group_window_hours)
+        for plan in self.plan(tagged, window):
+            self._write(plan, report)
+        return report
+
+    def plan(self, items: list[Item], window: timedelta) -> list[_Planned]:
+        plans: list[_Planned] = []
+        by_period: dict[str, list[Item]] = {}
+        for item in items:
+            by_period.setdefault(self.period_of(item), []).append(item)
+        for period, period_items in sorted(by_period.items()):
+            events = group_events(period_items, window)
+            # One digest per TLP label, so a restricted item never hides a public digest.
+            by_tlp: dict[TLP, list[Event]] = {}
+            for event in events:
+                by_tlp.setdefault(event.tlp, []).append(event)
+            for tlp, tlp_events in sorted(by_tlp.items(), key=lambda kv: kv[0].rank):
+                plans.append(self._digest(period, tlp, tlp_events))
+            for event in events:
+                if event.priority >= self.settings.alert_priority:
+                    plans.append(self._alert(event))
+                if event.concepts("tactic"):
+                    plans.append(self._debunk(event))
+        return plans
+
+    def _digest(self, period: str, tlp: TLP, events: list[Event]) -> _Planned:
+        events = events[: self.settings.max_entries]
+        sections: dict[str, list[Event]] = {}
+        for event in events:
+            sectors = event.concepts("sector")
+            sections.setdefault(sectors[0] if sectors else "", []).append(event)
+        ordered = sorted(
+            sections.items(), key=lambda kv: (kv[0] == "", -max(e.priority for e in kv[1]), kv[0])
+        )
+        label = "Daily digest" if self.settings.period == "daily" else "Weekly digest"
+        title = f"{label} {period}" + ("" if tlp is TLP.CLEAR else f" (TLP:{tlp.value})")
+        suffix = "" if tlp is TLP.CLEAR else f"-{tlp.value.lower().replace('+', '-')}"
+        context = {
+            "title": title,
+            "lang": self.lang,
+            "tlp": tlp.value,
+            "events": events,
+            "source_count": len({s for e in events for s in e.sources}),
+            "sections": [
+                {
+                    "label": self.renderer.labels(sector) if sector else "Other",
+                    "events": [self.renderer.event_context(e, self.lang) for e in group],
+                }
+                for sector, group in ordered
+            ],
+        }
+        body = self.renderer.render("digest.md.j2", **context)
+        return self._planned(
+            f"digest-{period}{suffix}", "digest", period, tlp, events, title, body, {}
+        )
+
+    def _alert(self, event: Event) -> _Planned:
+        ctx = self.renderer.event_context(event, self.lang)
+        title = f"Alert: {event.lead.title}"
+        body = self.renderer.render(
+            "alert.md.j2", title=title, lang=self.lang, tlp=event.tlp.value, event=ctx
+        )
+        return self._planned(
+            self._event_id("alert", event), "alert", None, event.tlp, [event], title, body, {}
+        )
+
+    def _debunk(self, event: Event) -> _Planned:
+        ctx = self.renderer.event_context(event, self.lang)
+        evidence = [
+            {"title": link["title"], "url": link["url"], "source": link["source"]}
+            for link in ctx["links"]
+        ]
+        claim = event.lead.title
+        title = f"Debunk: {claim}"
+        extra = {
+            "claim": claim,
+            "rating": "unrated",
+            "evidence": [{"source": e["source"], "url": e["url"]} for e in evidence],
+        }
+        body = self.renderer.render(
+            "debunk.md.j2", title=title, lang=self.lang, tlp=event.tlp.value, event=ctx, claim=claim,
+            rating="not yet rated", evidence=evidence,
+            verdict_text="An officer rates this claim (false, misleading, unproven or true) "
+            "in the front matter and explains the verdict here.",
+        )  # fmt: skip
+        return self._planned(
+            self._event_id("debunk", event), "debunk", None, event.tlp, [event], title, body, extra
+        )
+
+    def _event_id(self, kind: str, event: Event) -> str:
+        # An event keeps its briefing when items join it: look for one that
+        # already holds any of its items, else name it after its key.
+        existing = self.store.items_in_briefings([kind])
+        for item in event.items:
+            if item.id in existing:
+                for record in self.store.list_briefings():
+                    if record.kind == kind and item.id in self.store.briefing_items(record.id):
+                        return record.id.split("--")[0]
+        slug = _slugify(event.lead.title)[:48].strip("-")
+        digest = hashlib.sha256(event.key.encode()).hexdigest()[:6]
+        return f"{kind}-{self.period_of(event.lead)}-{slug}-{digest}"
+
+    def _planned(
+        self, briefing_id: str, kind: str, period: str | None, tlp: TLP, events: list[Event], title: str,
+        body: str, extra: dict,
+    ) -> _Planned:  # fmt: skip
+        items = [i for e in events for i in e.items]
+        meta = {
+            "id": briefing_id,
+            "kind": kind,
+            "title": title,
+            "lang": self.lang,
+            "tlp": tlp.value,
+            "priority": max((e.priority for e in events), default=0),
+            "sectors": sorted({c for e in events for c in e.concepts("sector")}),
+            "threats": sorted({c for e in events for c in e.concepts("threat")}),
+            "tactics": sorted({c for e in events for c in e.concepts("tactic")}),
+            "countries": sorted({c for e in events for c in e.countries}),
+            "sources": [
+                {"item": i.id, "source": (i.sources or [i.source_id])[0], "url": i.url}
+                for i in sorted(items, key=lambda i: i.id)
+            ],
+            **extra,
+        }
+        if period:
+            meta["period"] = period
+        priority = meta["priority"]
+        return _Planned(
+            briefing_id, kind, period, tlp, priority, title, meta, body, [i.id for i in items]
+        )
+
+    # -- writing ----------------------------------------------------------------------
+
+    def _target(self, plan: _Planned) -> tuple[str, BriefingRecord | None, list[str]]:
+        """The id to write ``plan`` under, the record there (if any), and its items.
+
+        When the briefing of that id can no longer be changed by a flow, new
+        items go to an addendum (``id--2``, ``id--3`` ...) holding only them.
+        """
+        base = plan.id
+        item_ids = plan.item_ids
+        n = 1
+        while True:
+            candidate = base if n == 1 else f"{base}--{n}"
+            record = self.store.get_briefing(candidate)
+            if record is None or self._is_open(record):
+                return candidate, record, item_ids
+            item_ids = [i for i in item_ids if i not in set(self.store.briefing_items(candidate))]
+            if not item_ids:
+                return candidate, record, []
+            n += 1
+
+    def _is_open(self, record: BriefingRecord) -> bool:
+        """A flow may rewrite it: a draft it wrote, unedited, without approvals."""
+        if record.state != "draft" or record.drafted_hash != record.content_hash:
+            return False
+        if self.store.approvals(record.id):
+            return False
+        path = self.workspace.resolve(record.path)
+        return path.exists() and sha256_bytes(path.read_bytes()) == record.content_hash
+
+    def _write(self, plan: _Planned, report: DraftReport) -> None:
+        target, record, item_ids = self._target(plan)
+        if not item_ids:
+            report.kept.append(target)
+            return
+        if target != plan.id or set(item_ids) != set(plan.item_ids):
+            plan = self._replan_subset(plan, target, item_ids)
+        now = self.clock()
+        created = record.created_at if record and record.created_at else now
+        meta = {**plan.meta, "id": target, "created": created, "state": "draft", "version": 1}
+        meta["updated"] = record.updated_at if record and record.updated_at else now
+        raw = render_document(meta, plan.body)
+        if record is not None and sha256_bytes(raw) == record.content_hash:
+            report.unchanged.append(target)
+            return
+        if record is not None:
+            meta["updated"] = now
+            raw = render_document(meta, plan.body)
+        path = self.workspace.content_dir / f"{target}.md"
+        write_atomically(path, raw)
+        digest = sha256_bytes(raw)
+        new_record = BriefingRecord(
+            id=target, kind=plan.kind, lang=self.lang, path=str(path.relative_to(self.workspace.root)),
+            state="draft", title=plan.title, tlp=plan.tlp, priority=plan.priority, content_hash=digest,
+            version=1, period=plan.period, drafted_hash=digest, last_editor=DRAFTER, created_at=created,
+            updated_at=now,
+        )  # fmt: skip
+        with self.store.transaction() as conn:
+            self.store.save_briefing(conn, new_record)
+            self.store.set_briefing_items(conn, target, item_ids)
+            self.audit.append(
+                conn, actor=DRAFTER, action="draft" if record is None else "redraft", briefing_id=target,
+                lang=self.lang, content_hash=digest, details={"items": len(item_ids)}, at=now,
+            )  # fmt: skip
+        self.audit.write_head()
+        (report.created if record is None else report.updated).append(target)
+
+    def _replan_subset(self, plan: _Planned, target: str, item_ids: list[str]) -> _Planned:
+        """The same briefing restricted to ``item_ids`` (an addendum's new items)."""
+        keep = set(item_ids)
+        items = [i for i in self.store.list_items(ids=item_ids) if i.id in keep]
+        window = timedelta(hours=self.settings.group_window_hours)
+        events = group_events(items, window)
+        if plan.kind == "digest":
+            redone = self._digest(plan.period or "", plan.tlp, events)
+            redone.title = f"{plan.title} (addendum)"
+            redone.meta["title"] = redone.title
+            redone.body = redone.body.replace(f"# {plan.title}", f"# {redone.title}", 1)
+            return redone
+        redone = self._alert(events[0]) if plan.kind == "alert" else self._debunk(events[0])
+        return redone
+
+
+def _slugify(text: str) -> str:
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "event"
+
+
+def glossary_labels(workspace: Workspace, lang: str) -> Callable[[str], str]:
+    """A function from concept id to its preferred term in ``lang`` (the id's slug if none)."""
+    from briefings.workspace import glossary_paths
+    from glossary import load_glossary
+
+    glossary = load_glossary(glossary_paths(workspace))
+
+    def label(concept_id: str) -> str:
+        if concept_id in glossary:
+            term = glossary.preferred(concept_id, lang)
+            if term:
+                return term[:1].upper() + term[1:]
+        return concept_id.split(".", 1)[-1].replace("-", " ").capitalize()
+
+    return label
+
+
+def draft_briefings(workspace: Workspace, store: Store, *, clock: Clock = utcnow) -> DraftReport:
+    """The drafting stage: plan and write every briefing the tagged items call for."""
+    labels = glossary_labels(workspace, workspace.config.workspace.source_lang)
+    return Drafter(workspace, store, labels, clock=clock).run()
+
+
