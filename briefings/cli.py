@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from briefings import progress
-from briefings.errors import BriefingsError, ConfigError
+from briefings.errors import BriefingsError, ConfigError, WorkflowError
 from briefings.workspace import Workspace, init_workspace, open_workspace
 
 app = typer.Typer(
@@ -405,6 +405,224 @@ def _parse_date(value: str) -> datetime:
 
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+# -- drafting and review ----------------------------------------------------------------
+
+
+def _workflow(ctx: typer.Context):
+    from briefings.approval import Workflow
+    from briefings.store import Store
+
+    workspace = ctx.obj.workspace()
+    return Workflow(workspace, Store(workspace.database_path))
+
+
+OfficerOption = Annotated[
+    str, typer.Option("--officer", "-o", help="Your officer name from briefings.toml.")
+]
+
+
+@app.command()
+def draft(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Draft digests, alerts and debunks from tagged items (flow draft-briefings)."""
+    state: State = ctx.obj
+    workspace = state.workspace()
+    from flows.draft import run_drafting
+    from flows.settings import quiet_prefect_console
+
+    quiet_prefect_console(state.verbose)
+    with err.status("Drafting briefings"):
+        report = run_drafting(workspace)
+    if as_json:
+        _print_json(report.to_json())
+        return
+    out.print(
+        f"Drafts: {len(report.created)} new, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.kept)} kept as officers left them."
+    )
+    if report.untagged_items:
+        out.print(f"{report.untagged_items} items are not tagged yet: run briefings tag first.")
+
+
+@app.command()
+def review(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """The review queue: every briefing with its state, approvals and why it is there."""
+    workflow = _workflow(ctx)
+    for note in workflow.sync():
+        err.print(f"[yellow]changed:[/] {escape(note)}")
+    rows = workflow.review_rows()
+    if as_json:
+        _print_json([row.to_json() for row in rows])
+        return
+    table = Table("id", "state", "kind", "prio", "tlp", "langs", "approvals", "title", "why")
+    for row in rows:
+        table.add_row(
+            row.id, row.state, row.kind, str(row.priority), row.tlp, ",".join(row.languages),
+            f"{row.approvals}/{row.approvals_required}", row.title, row.reason or "",
+        )  # fmt: skip
+    out.print(table)
+
+
+@app.command()
+def show(
+    ctx: typer.Context, briefing_id: Annotated[str, typer.Argument(help="Briefing id.")]
+) -> None:
+    """Print a briefing's file, its state and its approvals."""
+    workflow = _workflow(ctx)
+    workflow.sync(briefing_id)
+    record = workflow.record(briefing_id)
+    document = workflow.document(briefing_id)
+    approvals = workflow.store.approvals(record.id, record.lang)
+    err.print(
+        f"{record.id}: {record.state}{f' ({record.state_reason})' if record.state_reason else ''}"
+    )
+    for a in approvals:
+        status = f"void: {a.void_reason}" if a.is_void else "valid"
+        err.print(
+            f"  approved by {a.officer} at {a.approved_at:%Y-%m-%d %H:%M}Z sha256 {a.sha256[:12]}… ({status})"
+        )
+    sys.stdout.write(document.raw.decode("utf-8"))
+
+
+@app.command()
+def diff(
+    ctx: typer.Context, briefing_id: Annotated[str, typer.Argument(help="Briefing id.")]
+) -> None:
+    """What changed in a briefing's file since its last approved version."""
+    text = _workflow(ctx).diff(briefing_id)
+    sys.stdout.write(text or "No change since the last approved version.\n")
+
+
+@app.command()
+def approve(
+    ctx: typer.Context,
+    briefing_id: Annotated[str, typer.Argument(help="Briefing id.")],
+    officer: OfficerOption,
+    note: Annotated[
+        str | None, typer.Option("--note", help="A note kept with the approval.")
+    ] = None,
+) -> None:
+    """Approve the briefing's exact current bytes (the only way anything is approved)."""
+    record = _workflow(ctx).approve(briefing_id, officer, note)
+    out.print(f"{record.id}: approved by {officer}; state {record.state}.")
+
+
+@app.command()
+def reject(
+    ctx: typer.Context,
+    briefing_id: Annotated[str, typer.Argument(help="Briefing id.")],
+    officer: OfficerOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is rejected.")],
+) -> None:
+    """Reject a briefing (its approvals become void)."""
+    record = _workflow(ctx).reject(briefing_id, officer, reason)
+    out.print(f"{record.id}: rejected by {officer}.")
+
+
+@app.command()
+def withdraw(
+    ctx: typer.Context,
+    briefing_id: Annotated[str, typer.Argument(help="Briefing id.")],
+    officer: OfficerOption,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why it is withdrawn; shown in its notice.")
+    ],
+) -> None:
+    """Withdraw an approved or published briefing; publishing leaves a notice in its place."""
+    record = _workflow(ctx).withdraw(briefing_id, officer, reason)
+    out.print(f"{record.id}: withdrawn by {officer}.")
+
+
+@app.command()
+def correct(
+    ctx: typer.Context,
+    briefing_id: Annotated[str, typer.Argument(help="Id of a published briefing.")],
+    officer: OfficerOption,
+) -> None:
+    """Start a correction: a new version of a published briefing, to edit and approve."""
+    record = _workflow(ctx).correct(briefing_id, officer)
+    out.print(f"Correction {record.id} drafted in {record.path}: say what changed under 'changes'.")
+
+
+@app.command()
+def edit(
+    ctx: typer.Context,
+    briefing_id: Annotated[str, typer.Argument(help="Briefing id.")],
+    officer: OfficerOption,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from", help="Take the new content from this file instead of $EDITOR."),
+    ] = None,
+) -> None:
+    """Edit a briefing as an officer (recorded for four-eyes; voids its approvals)."""
+    workflow = _workflow(ctx)
+    record = workflow.record(briefing_id)
+    if from_file is not None:
+        new = from_file.read_bytes()
+    else:
+        current = workflow.path_of(record).read_text("utf-8")
+        edited = click.edit(current, extension=".md", require_save=True)
+        if edited is None:
+            out.print("No change.")
+            return
+        new = edited.encode("utf-8")
+    changed = workflow.edit(briefing_id, officer, new)
+    out.print(
+        f"{briefing_id}: {'edited by ' + officer + '; approvals void' if changed else 'no change'}."
+    )
+
+
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Check the whole chain; exits 1 if an entry was changed, inserted or deleted."""
+    from briefings.audit import AuditLog
+    from briefings.store import Store
+
+    workspace = ctx.obj.workspace()
+    store = Store(workspace.database_path)
+    problems = AuditLog(store).verify()
+    for problem in problems:
+        err.print(f"[red]broken:[/] {escape(problem)}")
+    count = len(store.audit_entries())
+    if problems:
+        raise typer.Exit(1)
+    out.print(f"Audit log intact: {count} entries.")
+
+
+@audit_app.command("show")
+def audit_show(
+    ctx: typer.Context,
+    briefing_id: Annotated[str | None, typer.Argument(help="Only this briefing's history.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """A briefing's history (or the whole log)."""
+    from briefings.store import Store
+
+    workspace = ctx.obj.workspace()
+    entries = Store(workspace.database_path).audit_entries(briefing_id)
+    if briefing_id and not entries:
+        raise WorkflowError(f"No audit entries for {briefing_id!r}")
+    if as_json:
+        _print_json([e.__dict__ for e in entries])
+        return
+    table = Table("#", "at", "actor", "action", "briefing", "lang", "sha256", "details")
+    for e in entries:
+        table.add_row(
+            str(e.seq), e.at, e.actor, e.action, e.briefing_id or "", e.lang or "",
+            (e.content_hash or "")[:12], json.dumps(e.details, ensure_ascii=False) if e.details else "",
+        )  # fmt: skip
+    out.print(table)
 
 
 # -- entry point ------------------------------------------------------------------------

@@ -277,19 +277,6 @@ class Config(_Section):
         default_factory=list, description="Who gets which output."
     )
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> Config:
-        for label, names in (
-            ("sources", [s.id for s in self.sources]),
-            ("audiences", [a.name for a in self.audiences]),
-            ("audience outputs", [a.output for a in self.audiences]),
-            ("officers", [o.name for o in self.officers]),
-        ):
-            dupes = sorted({n for n in names if names.count(n) > 1})
-            if dupes:
-                raise ValueError(f"{label} must be unique; repeated: {', '.join(dupes)}")
-        return self
-
     def source(self, source_id: str) -> SourceConfig:
         for source in self.sources:
             if source.id == source_id:
@@ -309,6 +296,26 @@ class Config(_Section):
         langs = list(self.workspace.languages)
         langs += [s.lang for s in self.sources if s.lang and s.lang not in langs]
         return langs
+
+
+# Checked on the raw data, outside pydantic: its list and model validators do not
+# run once an element failed, and every problem must be reported at once.
+_UNIQUE = (("sources", "id"), ("audiences", "name"), ("audiences", "output"), ("officers", "name"))
+
+
+def _duplicate_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    problems = []
+    for table, key in _UNIQUE:
+        rows = data.get(table)
+        if not isinstance(rows, list):
+            continue
+        names = [
+            row.get(key) for row in rows if isinstance(row, dict) and isinstance(row.get(key), str)
+        ]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            problems.append((table, f"{key} must be unique; repeated: {', '.join(dupes)}"))
+    return problems
 
 
 def parse_config(
@@ -337,6 +344,7 @@ def parse_config(
     except ValidationError as exc:
         problems += [(_dotted(err["loc"]), _clean_message(err)) for err in exc.errors()]
         config = None
+    problems += _duplicate_problems(merged)
     if problems or config is None:
         raise ConfigError(f"{origin} is invalid ({len(problems)} problem(s)):", problems)
     return config

@@ -526,5 +526,3 @@ def draft_briefings(workspace: Workspace, store: Store, *, clock: Clock = utcnow
     """The drafting stage: plan and write every briefing the tagged items call for."""
     labels = glossary_labels(workspace, workspace.config.workspace.source_lang)
     return Drafter(workspace, store, labels, clock=clock).run()
-
-

@@ -137,13 +137,21 @@ class Ingestor:
     ) -> list[Entry]:
         # One bad advisory is a warning on the source, not a failed source.
         entries = []
+        failed = False
         for ref in parse_rolie(index.body, location=index.location)[:limit]:
             try:
                 result = self._fetch(source, ref.url, pending)
                 if result.status == "ok":
                     entries.append(parse_csaf(result.body, location=result.location))
             except SourceError as exc:
+                failed = True
                 report.warnings.append(f"{ref.id}: {str(exc).splitlines()[0]}")
+        if failed:
+            # Forget the index's validators so the next run reads it again and
+            # retries the failed advisories (the others answer not-modified).
+            pending.fetch_states = [
+                (loc, st) for loc, st in pending.fetch_states if loc != source.url
+            ]
         return entries
 
     # -- normalizing and storing ------------------------------------------------------

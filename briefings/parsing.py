@@ -23,12 +23,16 @@ import feedparser
 
 from briefings.errors import SourceError
 from briefings.models import Entry
-from briefings.sanitizing import html_to_text, text_to_html
+from briefings.sanitizing import html_to_text, looks_like_html, text_to_html
 from briefings.tlp import TLP
 
 JSON_FEED_VERSIONS = ("https://jsonfeed.org/version/1", "https://jsonfeed.org/version/1.1")
 # Media types that can never hold a feed; anything else is given to the parser.
 NOT_FEED_TYPES = re.compile(r"^(image|audio|video|font)/|^application/(pdf|zip|gzip|octet-stream)$")
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Internal DTD subsets declare entities, the tool of expansion attacks (billion
+# laughs, quadratic blowup); feeds have no legitimate need for them.
+_ENTITY_DECL = re.compile(rb"<!ENTITY[^>]*>", re.IGNORECASE)
 _TRACKING_PARAMS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid)$", re.IGNORECASE)
 
 
@@ -48,13 +52,17 @@ def parse_feed(body: bytes, *, location: str, content_type: str | None = None) -
         raise SourceError(f"wrong content type {content_type}: expected a feed")
     if _looks_like_json(body, content_type):
         return parse_json_feed(body, location=location)
+    warnings: list[str] = []
+    prolog_end = body.find(b"]>", 0, 65536)
+    if prolog_end != -1 and _ENTITY_DECL.search(body, 0, prolog_end):
+        body = _ENTITY_DECL.sub(b"", body[:prolog_end]) + body[prolog_end:]
+        warnings.append("XML entity declarations removed (they are not expanded)")
     headers = {"content-type": content_type} if content_type else {}
     # Our own sanitizer (nh3) and URL resolution run later: feedparser's are
     # slower and would only be undone.
     parsed = feedparser.parse(
         body, sanitize_html=False, resolve_relative_uris=False, response_headers=headers
     )
-    warnings: list[str] = []
     if parsed.bozo:
         reason = _describe_xml_error(parsed.get("bozo_exception"))
         if _is_cut_short(parsed.get("bozo_exception")):
@@ -100,7 +108,12 @@ def _is_cut_short(exc: object) -> bool:
 
 
 def _entry_from_feedparser(raw: Any, *, base: str, feed_lang: str | None) -> Entry | None:
-    title = _one_line(raw.get("title")) or ""
+    title = raw.get("title") or ""
+    # feedparser hands HTML-typed titles over as markup, and many RSS feeds put
+    # escaped HTML in titles declared as text: either way, keep the text only.
+    if (raw.get("title_detail") or {}).get("type") in _HTML_TYPES or looks_like_html(title):
+        title = html_to_text(title)
+    title = _one_line(title)
     link = raw.get("link") or None
     if link:
         link = urljoin(base, link.strip())

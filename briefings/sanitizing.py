@@ -17,7 +17,8 @@ import nh3
 # must load nothing from elsewhere, and images in feeds are often trackers.
 ALLOWED_TAGS = frozenset(
     {
-        "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl",
+        "a", "abbr", "article", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del",
+        "div", "dl", "figcaption", "figure", "footer", "header", "section",
         "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "ins", "kbd", "li", "mark",
         "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "table",
         "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "bdi", "bdo",
@@ -38,9 +39,11 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 DROPPED_WITH_CONTENT = frozenset({"script", "style", "noscript", "template", "iframe", "object"})
 
 _BLOCK_END = re.compile(
-    r"</(p|div|li|h[1-6]|tr|table|blockquote|pre|ul|ol|dl|dd|dt|section|article)\s*>|<br\s*/?>",
+    r"</(p|div|li|h[1-6]|tr|table|blockquote|pre|ul|ol|dl|dd|dt|section|article|header|footer"
+    r"|figure|figcaption|caption)\s*>|<br\s*/?>",
     re.IGNORECASE,
 )
+_CELL_END = re.compile(r"</(td|th)\s*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -80,7 +83,7 @@ def html_to_text(fragment: str) -> str:
     if "<" not in fragment and "&" not in fragment:
         return _normalize_space(fragment)
     safe = _cleaner(None).clean(fragment)
-    text = _TAG.sub("", _BLOCK_END.sub("\n", safe))
+    text = _TAG.sub("", _CELL_END.sub(" ", _BLOCK_END.sub("\n", safe)))
     return _normalize_space(html.unescape(text))
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 import flows  # noqa: F401  (quiet Prefect defaults before prefect is imported)
-
 from briefings.cli import main
 from briefings.store import Store
 from briefings.workspace import open_workspace
@@ -171,7 +170,9 @@ def test_cli_unknown_source_and_invalid_config_exit_2_changing_nothing(tmp_path,
     (root / "briefings.toml").write_text('[[sources]]\nid = "Bad Id"\ntlp = "PINK"\n')
     assert main(["-w", str(root), "ingest"]) == 2
     message = capsys.readouterr().err
-    assert "sources[0].id" in message and "sources[0].tlp" in message and "sources[0].url" in message
+    assert (
+        "sources[0].id" in message and "sources[0].tlp" in message and "sources[0].url" in message
+    )
     assert not (root / "state").exists(), "an invalid config must not create the store"
 
 

@@ -1,0 +1,104 @@
+"""Fixtures shared by the test modules: the copied data, real workspaces, an HTML check.
+
+Fixtures only. Test data lives in ``tests/data`` (see its SOURCES.md); everything
+a test writes goes to its own ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from briefings.workspace import CONFIG_NAME, Workspace, open_workspace
+
+# Elements that run code, load or embed something, restyle the page, submit data
+# or change how links resolve: none of them may survive sanitizing.
+ACTIVE_TAGS = frozenset(
+    {
+        "script", "style", "iframe", "frame", "frameset", "object", "embed", "applet",
+        "form", "input", "button", "textarea", "select", "meta", "link", "base", "svg",
+        "math", "img", "video", "audio", "source", "template", "noscript", "portal",
+    }
+)  # fmt: skip
+URL_ATTRIBUTES = frozenset(
+    {
+        "href", "src", "action", "formaction", "xlink:href", "data", "poster", "background",
+        "srcset", "lowsrc", "dynsrc", "cite", "longdesc", "usemap", "codebase", "manifest",
+    }
+)  # fmt: skip
+ACTIVE_SCHEMES = ("javascript:", "vbscript:", "data:", "livescript:", "mocha:")
+
+
+class _ActiveContentFinder(HTMLParser):
+    """Walks tags and attributes the way a browser tokenizes them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ACTIVE_TAGS:
+            self.found.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"<{tag} {name}=>")
+            elif name == "style":
+                self.found.append(f"<{tag} style=>")
+            elif name in URL_ATTRIBUTES and value is not None:
+                # Browsers drop ASCII whitespace and control characters inside a
+                # scheme ("jav\tascript:"); html.parser has already decoded entities.
+                squeezed = "".join(ch for ch in value if ord(ch) > 0x20).lower()
+                if squeezed.startswith(ACTIVE_SCHEMES):
+                    self.found.append(f"<{tag} {name}={value!r}>")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_comment(self, data: str) -> None:
+        if "[if" in data.lower() or "<" in data:  # conditional comments run in old IE
+            self.found.append(f"<!--{data[:40]}-->")
+
+    def handle_pi(self, data: str) -> None:
+        self.found.append(f"<?{data[:40]}>")
+
+
+def _active_content(html: str) -> list[str]:
+    finder = _ActiveContentFinder()
+    finder.feed(html)
+    finder.close()
+    return finder.found
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """``tests/data``: the copied feedparser corpus and CISA advisories."""
+    return Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def find_active_content() -> Callable[[str], list[str]]:
+    """A function listing every piece of active content in an HTML fragment."""
+    return _active_content
+
+
+@pytest.fixture
+def make_workspace(tmp_path: Path) -> Callable[..., Workspace]:
+    """A function writing ``briefings.toml`` (workspace settings plus ``body``) and
+    opening the workspace, as a user's would be; the environment is left out."""
+
+    def make(
+        body: str = "", *, root: Path | None = None, languages: tuple[str, ...] = ("en", "fr", "ar")
+    ) -> Workspace:
+        root = root or tmp_path / "workspace"
+        root.mkdir(parents=True, exist_ok=True)
+        quoted = ", ".join(f'"{lang}"' for lang in languages)
+        (root / CONFIG_NAME).write_text(
+            f'[workspace]\nsource_lang = "{languages[0]}"\nlanguages = [{quoted}]\n\n{body}',
+            "utf-8",
+        )
+        return open_workspace(root, environ={})
+
+    return make

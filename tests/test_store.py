@@ -1,0 +1,269 @@
+"""The SQLite state store on real files: migrations, WAL, item rules, threads."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from briefings.errors import StoreError
+from briefings.models import Item
+from briefings.store import MIGRATIONS, Store, item_id_for
+from briefings.tlp import TLP
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def make_item(
+    source: str = "cert-a", *, title: str = "Patch the router", body: str = "now", **kw
+) -> Item:
+    html = f"<p>{body}</p>"
+    fields = {
+        "id": "",
+        "source_id": source,
+        "url": "https://cert.example/1",
+        "title": title,
+        "summary": body,
+        "html": html,
+        "text": body,
+        "published": T0,
+        "updated": None,
+        "lang": "en",
+        "lang_declared": "en",
+        "lang_confidence": None,
+        "tlp": TLP.CLEAR,
+        "content_hash": f"hash:{title}:{body}",
+        "extra": {"tags": ["x"]},
+    }
+    fields.update(kw)
+    return Item(**fields)
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    store = Store(tmp_path / "state" / "briefings.sqlite3")
+    yield store
+    store.close()
+
+
+def record(store: Store, item: Item, key: str, global_key: str | None, at: datetime = T0):
+    with store.transaction() as conn:
+        return store.record_item(conn, item, entry_key=key, global_key=global_key, seen_at=at)
+
+
+# -- schema ---------------------------------------------------------------------------
+
+
+def test_fresh_database_is_at_the_latest_version(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "folder" / "db.sqlite3"
+    store = Store(path)
+    assert path.exists()
+    assert store.schema_version() == MIGRATIONS[-1][0]
+    tables = {
+        row[0]
+        for row in store._connect().execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    assert {
+        "items",
+        "item_revisions",
+        "sightings",
+        "fetch_state",
+        "source_status",
+        "runs",
+    } <= tables
+    store.close()
+
+
+def test_reopening_is_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    first = Store(path)
+    record(first, make_item(), "k1", "https://cert.example/1")
+    first.close()
+    for _ in range(3):
+        again = Store(path)
+        assert again.migrate() == MIGRATIONS[-1][0]
+        assert again.count_items() == 1
+        rows = again._connect().execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0]
+        assert rows == len(MIGRATIONS)
+        again.close()
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (?, 'from the future', '2030-01-01T00:00:00Z')",
+            (MIGRATIONS[-1][0] + 1,),
+        )
+    conn.close()
+    with pytest.raises(StoreError, match=r"newer than this program's .* Upgrade briefings"):
+        Store(path)
+
+
+def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    path.write_bytes(b"this is not SQLite, " * 100)
+    with pytest.raises(StoreError, match=str(path)):
+        Store(path)
+
+
+def test_wal_mode_is_on(store: Store) -> None:
+    assert store._connect().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    # A second, independent connection sees WAL too: it is a property of the file.
+    conn = sqlite3.connect(store.path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+# -- record_item rules -------------------------------------------------------------------
+
+
+def test_new_then_same_entry_unchanged_is_a_duplicate(store: Store) -> None:
+    outcome, item_id = record(store, make_item(), "k1", "https://cert.example/1")
+    assert outcome == "new"
+    assert item_id == item_id_for("https://cert.example/1")
+    again = record(store, make_item(), "k1", "https://cert.example/1", T0 + timedelta(hours=1))
+    assert again == ("duplicate", item_id)
+    assert store.count_items() == 1
+    assert [r.revision for r in store.item_revisions(item_id)] == [1]
+
+
+def test_changed_content_is_a_new_revision_keeping_the_old(store: Store) -> None:
+    _, item_id = record(store, make_item(body="first"), "k1", "https://cert.example/1")
+    outcome, same_id = record(
+        store, make_item(body="second"), "k1", "https://cert.example/1", T0 + timedelta(hours=1)
+    )
+    assert (outcome, same_id) == ("updated", item_id)
+    current = store.get_item(item_id)
+    assert current.revision == 2 and current.text == "second"
+    assert [(r.revision, r.text) for r in store.item_revisions(item_id)] == [
+        (1, "first"),
+        (2, "second"),
+    ]
+    # Back to the first wording: that is a change too, so a third revision.
+    outcome, _ = record(store, make_item(body="first"), "k1", "https://cert.example/1")
+    assert outcome == "updated"
+    assert store.get_item(item_id).revision == 3
+
+
+def test_same_global_key_from_another_source_is_a_duplicate(store: Store) -> None:
+    _, item_id = record(store, make_item("cert-a"), "a-guid", "https://cert.example/1")
+    outcome, other_id = record(
+        store, make_item("cert-b", body="other wording"), "b-guid", "https://cert.example/1"
+    )
+    assert (outcome, other_id) == ("duplicate", item_id)
+    item = store.get_item(item_id)
+    assert item.sources == ["cert-a", "cert-b"]
+    assert item.text == "now", "a duplicate does not replace the stored wording"
+    assert store.list_items(source="cert-b")[0].id == item_id
+
+
+def test_other_wording_from_a_second_source_never_flip_flops(store: Store) -> None:
+    _, item_id = record(store, make_item("cert-a", body="a"), "a1", "https://cert.example/1")
+    record(store, make_item("cert-b", body="b"), "b1", "https://cert.example/1")
+    for _ in range(3):
+        assert record(store, make_item("cert-a", body="a"), "a1", "https://cert.example/1")[0] == (
+            "duplicate"
+        )
+        assert record(store, make_item("cert-b", body="b"), "b1", "https://cert.example/1")[0] == (
+            "duplicate"
+        )
+    assert store.get_item(item_id).revision == 1
+
+
+def test_same_content_without_global_key_is_a_duplicate(store: Store) -> None:
+    _, item_id = record(store, make_item("cert-a", url=None), "a1", None)
+    outcome, other = record(store, make_item("cert-b", url=None), "b1", None)
+    assert (outcome, other) == ("duplicate", item_id)
+
+
+def test_different_entries_are_different_items(store: Store) -> None:
+    first = record(store, make_item(title="one"), "k1", "https://cert.example/1")
+    second = record(store, make_item(title="two"), "k2", "https://cert.example/2")
+    unkeyed = record(store, make_item(title="three", url=None), "k3", None)
+    assert [first[0], second[0], unkeyed[0]] == ["new", "new", "new"]
+    assert unkeyed[1] == item_id_for("cert-a\nk3")
+    assert store.count_items() == 3
+
+
+def test_items_round_trip(store: Store) -> None:
+    item = make_item(
+        updated=T0 + timedelta(days=1),
+        tlp=TLP.AMBER_STRICT,
+        lang="fr",
+        lang_confidence=0.97,
+        extra={"csaf": {"cves": ["CVE-2024-1"]}, "tags": []},
+    )
+    _, item_id = record(store, item, "k1", "https://cert.example/1")
+    (stored,) = store.list_items()
+    assert stored.id == item_id
+    assert stored.tlp is TLP.AMBER_STRICT
+    assert stored.published == T0 and stored.updated == T0 + timedelta(days=1)
+    assert stored.extra == item.extra
+    assert (stored.lang, stored.lang_confidence) == ("fr", 0.97)
+    assert store.list_items(lang="en") == []
+    assert store.list_items(since=T0 + timedelta(seconds=1)) == []
+
+
+def test_a_failed_transaction_stores_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        store.record_item(conn, make_item(), entry_key="k1", global_key=None, seen_at=T0)
+        raise RuntimeError("crash before commit")
+    assert store.count_items() == 0
+
+
+def test_source_status_keeps_the_last_good_time(store: Store) -> None:
+    store.record_source_status("cert-a", "ok", None, T0)
+    store.record_source_status("cert-a", "error", "HTTP 500", T0 + timedelta(hours=1))
+    status = store.source_statuses()["cert-a"]
+    assert status["status"] == "error" and status["error"] == "HTTP 500"
+    assert status["last_ok_at"] == "2026-03-01T12:00:00Z"
+
+
+# -- threads -------------------------------------------------------------------------------
+
+
+def test_concurrent_writers_from_threads(store: Store) -> None:
+    writers, per_writer = 8, 25
+    errors: list[BaseException] = []
+    start = threading.Barrier(writers)
+
+    def write(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(per_writer):
+                item = make_item(
+                    f"src-{n}", title=f"item {n}-{i}", url=f"https://cert.example/{n}/{i}"
+                )
+                record(store, item, f"k{i}", item.url)
+                # Everyone also reports one shared advisory: exactly one wins "new".
+                shared = make_item(f"src-{n}", title="shared", url="https://cert.example/shared")
+                record(store, shared, "shared", shared.url)
+                store.record_source_status(f"src-{n}", "ok", None, T0)
+        except BaseException as exc:  # collected and asserted in the main thread
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store.count_items() == writers * per_writer + 1
+    shared = store.get_item(item_id_for("https://cert.example/shared"))
+    assert sorted(shared.sources) == sorted(f"src-{n}" for n in range(writers))
+    assert len(store.source_statuses()) == writers
+
+
+def test_runs_are_recorded(store: Store) -> None:
+    run_id = store.start_run("ingest", T0)
+    store.finish_run(run_id, "ok", {"new": 3}, T0 + timedelta(minutes=1))
+    (run,) = store.list_runs()
+    assert run["id"] == run_id and run["status"] == "ok" and run["summary"] == {"new": 3}
