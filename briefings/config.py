@@ -149,6 +149,17 @@ class DraftingSettings(_Section):
     max_entries: int = Field(40, ge=1, description="Most events listed in one digest.")
 
 
+class PublishingSettings(_Section):
+    page_size: int = Field(20, ge=1, le=500, description="Briefings per index page.")
+    machine_translations: bool = Field(
+        True,
+        description="Publish machine translations without findings, with a notice, before a linguist reviews them.",
+    )
+    keep_releases: int = Field(
+        3, ge=2, le=50, description="Site versions kept beside the live one."
+    )
+
+
 class OfficerConfig(_Section):
     name: str = Field(description="Sign-in name, used in approvals and the audit log.")
     roles: list[Literal["officer", "linguist", "admin"]] = Field(
@@ -232,6 +243,18 @@ class AudienceConfig(_Section):
     name: str = Field(description="Audience name, e.g. public or members.")
     max_tlp: TLP = Field(TLP.CLEAR, description="Most restricted TLP label this audience may see.")
     output: str = Field(description="Output folder, relative to the workspace.")
+    base_url: str = Field(
+        "https://briefings.example/",
+        description="Absolute URL the output is served from (feeds and sitemap need it).",
+    )
+    title: str | None = Field(None, description="Site title; defaults to the workspace name.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return value if value.endswith("/") else value + "/"
 
     @field_validator("max_tlp", mode="before")
     @classmethod
@@ -263,6 +286,9 @@ class Config(_Section):
     )
     drafting: DraftingSettings = Field(
         default_factory=DraftingSettings, description="Drafting briefings from items."
+    )
+    publishing: PublishingSettings = Field(
+        default_factory=PublishingSettings, description="The static site and feeds."
     )
     policy: PolicySettings = Field(
         default_factory=PolicySettings, description="Who must approve what."

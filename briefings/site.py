@@ -1,0 +1,463 @@
+"""Building one audience's static site: every file as bytes, before anything is written.
+
+Pure: publications and settings in, ``{relative path: bytes}`` out. Pages are
+rendered from Jinja2 templates (the workspace's ``templates/site/`` first, then
+the shipped ones) with UI text from gettext catalogs and locale formats from
+Babel; feeds come from :mod:`briefings.feeds`. The output depends only on the
+inputs (no clock), so the same workspace gives the same site.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import quoteattr
+
+import jinja2
+
+from briefings import feeds, i18n
+from briefings.config import AudienceConfig
+from briefings.models import BriefingRecord
+from briefings.rendering import MarkdownRenderer
+
+Labels = Callable[[str, str], str]  # (concept id, lang) -> label
+
+
+@dataclass
+class Publication:
+    """One briefing in one language, as it will be published."""
+
+    record: BriefingRecord
+    lang: str
+    meta: dict[str, Any]
+    body: str
+    raw: bytes
+    published: datetime
+    updated: datetime
+    provenance: dict[str, Any] = field(default_factory=dict)
+    withdrawn: dict[str, Any] | None = None
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def title(self) -> str:
+        return str(self.meta.get("title") or self.record.title)
+
+
+def href(from_file: str, to_file: str) -> str:
+    """A relative link between two site files, with pretty URLs for index pages."""
+    target = posixpath.relpath(to_file, posixpath.dirname(from_file) or ".")
+    if target == "index.html":
+        return "./"
+    if target.endswith("/index.html"):
+        return target[: -len("index.html")]
+    return target
+
+
+def slug_of(concept_id: str) -> str:
+    return concept_id.split(".", 1)[-1]
+
+
+class SiteBuilder:
+    """Builds the files of one audience's site."""
+
+    def __init__(
+        self,
+        *,
+        audience: AudienceConfig,
+        site_title: str,
+        languages: list[str],
+        source_lang: str,
+        labels: Labels,
+        renderer: MarkdownRenderer,
+        page_size: int,
+        template_dirs: list[Path] | None = None,
+    ):
+        self.audience = audience
+        self.site_title = audience.title or site_title
+        self.languages = languages
+        self.source_lang = source_lang
+        self.labels = labels
+        self.renderer = renderer
+        self.page_size = page_size
+        self.base_url = audience.base_url
+        self.template_dirs = tuple(str(p) for p in template_dirs or [])
+
+    # -- templates --------------------------------------------------------------------
+
+    @lru_cache(maxsize=16)  # noqa: B019  (one builder per publish run)
+    def _env(self, lang: str) -> jinja2.Environment:
+        loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(d) for d in self.template_dirs]
+        loaders.append(jinja2.PackageLoader("briefings", "templates/site"))
+        env = jinja2.Environment(
+            loader=jinja2.ChoiceLoader(loaders),
+            autoescape=True,
+            extensions=["jinja2.ext.i18n"],
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.install_gettext_translations(i18n.translations(lang), newstyle=True)
+        return env
+
+    def _page(
+        self, lang: str, template: str, path: str, page: dict[str, Any], generated: str
+    ) -> bytes:
+        site = self._site_context(lang, path, generated)
+        html = self._env(lang).get_template(template).render(site=site, page=page)
+        return html.encode("utf-8")
+
+    def _site_context(self, lang: str, path: str, generated: str) -> dict[str, Any]:
+        return {
+            "title": self.site_title,
+            "lang": lang,
+            "dir": i18n.text_direction(lang),
+            "locale_tag": i18n.locale_tag(lang),
+            "base": href(path, "index.html").removesuffix("./") or "",
+            "languages": [
+                {
+                    "lang": other,
+                    "name": i18n.language_name(other),
+                    "href": href(path, f"{other}/index.html"),
+                    "locale_tag": i18n.locale_tag(other),
+                }
+                for other in self.languages
+            ],
+            "audience": self.audience.name,
+            "tlp_max": self.audience.max_tlp.value,
+            "generated": generated,
+            "public_key_href": href(path, "briefings.pub"),
+            "manifest_href": href(path, "manifest.txt"),
+            "feeds": {
+                "atom": href(path, f"{lang}/feed.atom"),
+                "rss": href(path, f"{lang}/feed.rss"),
+                "json": href(path, f"{lang}/feed.json"),
+                "opml": href(path, f"{lang}/feeds.opml"),
+            },
+        }
+
+    # -- the build ----------------------------------------------------------------------
+
+    def build(self, publications: list[Publication]) -> dict[str, bytes]:
+        files: dict[str, bytes] = {}
+        by_lang: dict[str, list[Publication]] = {lang: [] for lang in self.languages}
+        for pub in publications:
+            by_lang.setdefault(pub.lang, []).append(pub)
+        for pubs in by_lang.values():
+            pubs.sort(key=lambda p: (p.published, p.id), reverse=True)
+        versions: dict[str, dict[str, Publication]] = {}
+        for pub in publications:
+            versions.setdefault(pub.id, {})[pub.lang] = pub
+        newest = max((p.updated for p in publications), default=None)
+        for lang, pubs in by_lang.items():
+            generated = i18n.format_date(newest, lang) if newest else ""
+            for pub in pubs:
+                files.update(self._briefing_files(pub, versions[pub.id], generated))
+            files.update(self._listing_files(lang, pubs, "index", None, generated))
+            for category in ("sector", "threat"):
+                for concept in sorted({c for p in pubs for c in self._concepts(p, category)}):
+                    chosen = [p for p in pubs if concept in self._concepts(p, category)]
+                    files.update(self._listing_files(lang, chosen, category, concept, generated))
+            files.update(self._feed_files(lang, pubs, newest))
+        files["index.html"] = self._root(newest)
+        files["sitemap.xml"] = self._sitemap(files, versions)
+        files["robots.txt"] = (
+            f"User-agent: *\nAllow: /\nSitemap: {self.base_url}sitemap.xml\n".encode()
+        )
+        for name in ("style.css", "print.css"):
+            files[name] = (resources.files("briefings") / "templates" / "site" / name).read_bytes()
+        return files
+
+    @staticmethod
+    def _concepts(pub: Publication, category: str) -> list[str]:
+        return list(pub.meta.get(f"{category}s") or [])
+
+    def _briefing_path(self, pub_lang: str, briefing_id: str) -> str:
+        return f"{pub_lang}/{briefing_id}/index.html"
+
+    def _concept_links(self, pub: Publication, category: str, path: str) -> list[dict[str, str]]:
+        folder = {"sector": "sectors", "threat": "threats"}[category]
+        return [
+            {
+                "label": self.labels(c, pub.lang),
+                "href": href(path, f"{pub.lang}/{folder}/{slug_of(c)}/index.html"),
+            }
+            for c in self._concepts(pub, category)
+        ]
+
+    def _briefing_files(
+        self, pub: Publication, versions: dict[str, Publication], generated: str
+    ) -> dict[str, bytes]:
+        path = self._briefing_path(pub.lang, pub.id)
+        alternates = [
+            {
+                "locale_tag": i18n.locale_tag(lang),
+                "href": href(path, self._briefing_path(lang, pub.id)),
+                "lang": lang,
+            }
+            for lang in self.languages
+            if lang in versions
+        ]
+        provenance = dict(pub.provenance)
+        original = provenance.get("original_lang")
+        provenance.setdefault("machine_translated", False)
+        provenance.setdefault("package", None)
+        provenance.setdefault("reviewed_by", [])
+        provenance["original_href"] = (
+            href(path, self._briefing_path(original, pub.id)) if original else None
+        )
+        provenance["original_lang_name"] = i18n.language_name(original) if original else None
+        provenance.pop("original_lang", None)
+        correction = None
+        if pub.meta.get("corrects"):
+            correction = {
+                "corrects_href": href(
+                    path, self._briefing_path(pub.lang, str(pub.meta["corrects"]))
+                ),
+                "changes": str(pub.meta.get("changes") or ""),
+            }
+        withdrawn = None
+        if pub.withdrawn:
+            withdrawn = {
+                "reason": pub.withdrawn["reason"],
+                "date": i18n.format_date(pub.withdrawn["at"], pub.lang),
+            }
+        page = {
+            "kind": "briefing",
+            "id": pub.id,
+            "title": pub.title,
+            "html": "" if withdrawn else self.renderer.render(pub.body),
+            "date": i18n.format_date(pub.published, pub.lang),
+            "datetime": pub.published.isoformat(),
+            "updated": i18n.format_date(pub.updated, pub.lang),
+            "updated_datetime": pub.updated.isoformat(),
+            "tlp": pub.record.tlp.value,
+            "briefing_kind": pub.record.kind,
+            "sectors": self._concept_links(pub, "sector", path),
+            "threats": self._concept_links(pub, "threat", path),
+            "countries": list(pub.meta.get("countries") or []),
+            "provenance": provenance,
+            "correction": correction,
+            "withdrawn": withdrawn,
+            "claim_review_json": None if withdrawn else self._claim_review(pub),
+            "markdown_href": href(path, f"{pub.lang}/{pub.id}.md"),
+            "alternates": alternates,
+        }
+        out = {path: self._page(pub.lang, "briefing.html.j2", path, page, generated)}
+        if not withdrawn:
+            out[f"{pub.lang}/{pub.id}.md"] = pub.raw
+        return out
+
+    def _claim_review(self, pub: Publication) -> str | None:
+        if pub.record.kind != "debunk" or not pub.meta.get("claim"):
+            return None
+        evidence = [
+            e.get("url")
+            for e in pub.meta.get("evidence") or []
+            if isinstance(e, dict) and e.get("url")
+        ]
+        data = {
+            "@context": "https://schema.org",
+            "@type": "ClaimReview",
+            "url": f"{self.base_url}{pub.lang}/{pub.id}/",
+            "inLanguage": i18n.locale_tag(pub.lang),
+            "datePublished": pub.published.date().isoformat(),
+            "claimReviewed": str(pub.meta["claim"]),
+            "itemReviewed": {"@type": "Claim", "appearance": evidence},
+            "author": {"@type": "Organization", "name": self.site_title},
+            "reviewRating": {
+                "@type": "Rating",
+                "alternateName": str(pub.meta.get("rating") or "unrated"),
+            },
+        }
+        # "</" would end the script element early; JSON allows "<\/".
+        return json.dumps(data, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
+
+    def _listing_files(
+        self, lang: str, pubs: list[Publication], kind: str, concept: str | None, generated: str
+    ) -> dict[str, bytes]:
+        folder = (
+            ""
+            if kind == "index"
+            else f"{'sectors' if kind == 'sector' else 'threats'}/{slug_of(concept or '')}/"
+        )
+        pages = max(1, -(-len(pubs) // self.page_size))
+        out = {}
+        for number in range(1, pages + 1):
+            path = (
+                f"{lang}/{folder}index.html"
+                if number == 1
+                else f"{lang}/{folder}page/{number}/index.html"
+            )
+            chunk = pubs[(number - 1) * self.page_size : number * self.page_size]
+
+            def page_path(n: int) -> str:
+                return (
+                    f"{lang}/{folder}index.html"
+                    if n == 1
+                    else f"{lang}/{folder}page/{n}/index.html"
+                )
+
+            page = {
+                "kind": kind,
+                "title": self.labels(concept, lang) if concept else self.site_title,
+                "heading": self.labels(concept, lang) if concept else None,
+                "briefings": [self._summary(p, path) for p in chunk],
+                "pagination": {
+                    "page": number,
+                    "pages": pages,
+                    "prev_href": href(path, page_path(number - 1)) if number > 1 else None,
+                    "next_href": href(path, page_path(number + 1)) if number < pages else None,
+                },
+                "alternates": [
+                    {
+                        "locale_tag": i18n.locale_tag(other),
+                        "href": href(path, f"{other}/{folder}index.html"),
+                        "lang": other,
+                    }
+                    for other in self.languages
+                ],
+                "feeds": (
+                    {
+                        ext: href(path, f"{lang}/{folder}feed.{ext}")
+                        for ext in ("atom", "rss", "json")
+                    }
+                    if kind == "sector"
+                    else None
+                ),
+                "tlp": None,
+            }
+            out[path] = self._page(lang, "index.html.j2", path, page, generated)
+        return out
+
+    def _summary(self, pub: Publication, path: str) -> dict[str, Any]:
+        return {
+            "id": pub.id,
+            "href": href(path, self._briefing_path(pub.lang, pub.id)),
+            "title": pub.title,
+            "kind": pub.record.kind,
+            "date": i18n.format_date(pub.published, pub.lang),
+            "datetime": pub.published.isoformat(),
+            "summary": "" if pub.withdrawn else _first_paragraph(pub.body),
+            "tlp": pub.record.tlp.value,
+            "sectors": self._concept_links(pub, "sector", path),
+            "threats": self._concept_links(pub, "threat", path),
+            "machine_translated": bool(pub.provenance.get("machine_translated")),
+            "withdrawn": bool(pub.withdrawn),
+        }
+
+    def _feed_entries(self, pubs: list[Publication]) -> list[feeds.FeedEntry]:
+        entries = []
+        for pub in pubs:
+            url = f"{self.base_url}{pub.lang}/{pub.id}/"
+            status = (
+                "withdrawn"
+                if pub.withdrawn
+                else ("corrected" if pub.meta.get("corrects") else "published")
+            )
+            content = (
+                f"<p>{xml_escape(str(pub.withdrawn['reason']))}</p>"
+                if pub.withdrawn
+                else self.renderer.render(pub.body)
+            )
+            entries.append(
+                feeds.FeedEntry(
+                    id=f"{self.base_url}{pub.lang}/{pub.id}/",
+                    url=url,
+                    title=pub.title,
+                    summary="" if pub.withdrawn else _first_paragraph(pub.body),
+                    content_html=content,
+                    published=pub.published,
+                    updated=pub.updated,
+                    lang=pub.lang,
+                    categories=tuple(
+                        self.labels(c, pub.lang) for c in self._concepts(pub, "sector")
+                    ),
+                    status=status,
+                )
+            )
+        return entries
+
+    def _feed_files(
+        self, lang: str, pubs: list[Publication], newest: datetime | None
+    ) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        updated = newest or datetime(2000, 1, 1).astimezone()
+        listed: list[tuple[str, str, str, str]] = []
+
+        def add(folder: str, title: str, chosen: list[Publication]) -> None:
+            feed_url = f"{self.base_url}{lang}/{folder}feed"
+            info = feeds.FeedInfo(
+                id=f"{feed_url}.atom", title=title, subtitle=self.site_title, lang=lang,
+                site_url=f"{self.base_url}{lang}/{folder}", feed_url=feed_url, updated=updated,
+                author=self.site_title,
+            )  # fmt: skip
+            entries = self._feed_entries(chosen)
+            out[f"{lang}/{folder}feed.atom"] = feeds.atom_feed(info, entries)
+            out[f"{lang}/{folder}feed.rss"] = feeds.rss_feed(info, entries)
+            out[f"{lang}/{folder}feed.json"] = feeds.json_feed(info, entries)
+            listed.append((title, f"{feed_url}.atom", info.site_url, "atom"))
+
+        add("", self.site_title, pubs)
+        for concept in sorted({c for p in pubs for c in self._concepts(p, "sector")}):
+            label = self.labels(concept, lang)
+            add(
+                f"sectors/{slug_of(concept)}/",
+                f"{self.site_title}: {label}",
+                [p for p in pubs if concept in self._concepts(p, "sector")],
+            )
+        out[f"{lang}/feeds.opml"] = feeds.opml(self.site_title, lang, listed)
+        return out
+
+    def _root(self, newest: datetime | None) -> bytes:
+        lang = self.source_lang
+        page = {
+            "kind": "root",
+            "title": self.site_title,
+            "alternates": [
+                {"locale_tag": i18n.locale_tag(other), "href": f"{other}/", "lang": other}
+                for other in self.languages
+            ],
+        }
+        generated = i18n.format_date(newest, lang) if newest else ""
+        return self._page(lang, "root.html.j2", "index.html", page, generated)
+
+    def _sitemap(
+        self, files: dict[str, bytes], versions: dict[str, dict[str, Publication]]
+    ) -> bytes:
+        lines = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">',
+        ]
+        for path in sorted(p for p in files if p.endswith("index.html")):
+            url = self.base_url + path.removesuffix("index.html")
+            lines.append(f"<url><loc>{xml_escape(url)}</loc>")
+            parts = path.split("/")
+            if len(parts) == 3 and parts[1] in versions:
+                for lang in sorted(versions[parts[1]]):
+                    alt = f"{self.base_url}{lang}/{parts[1]}/"
+                    lines.append(
+                        f'<xhtml:link rel="alternate" hreflang={quoteattr(i18n.locale_tag(lang))} href={quoteattr(alt)}/>'
+                    )
+            lines.append("</url>")
+        lines.append("</urlset>")
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _first_paragraph(body: str) -> str:
+    """The first paragraph of prose in a Markdown body, as plain text."""
+    for block in body.split("\n\n"):
+        text = block.strip()
+        if text and not text.startswith(("#", "|", "-", "*", ">", "```")):
+            return " ".join(text.split())[:400]
+    return ""
