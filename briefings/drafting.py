@@ -24,6 +24,7 @@ import yaml
 
 from briefings.audit import AuditLog
 from briefings.documents import render_document, sha256_bytes, write_atomically
+from briefings.labels import glossary_labels
 from briefings.models import BriefingRecord, Item
 from briefings.store import Store
 from briefings.tlp import TLP, strictest
@@ -505,24 +506,8 @@ def _slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "event"
 
 
-def glossary_labels(workspace: Workspace, lang: str) -> Callable[[str], str]:
-    """A function from concept id to its preferred term in ``lang`` (the id's slug if none)."""
-    from briefings.workspace import glossary_paths
-    from glossary import load_glossary
-
-    glossary = load_glossary(glossary_paths(workspace))
-
-    def label(concept_id: str) -> str:
-        if concept_id in glossary:
-            term = glossary.preferred(concept_id, lang)
-            if term:
-                return term[:1].upper() + term[1:]
-        return concept_id.split(".", 1)[-1].replace("-", " ").capitalize()
-
-    return label
-
-
 def draft_briefings(workspace: Workspace, store: Store, *, clock: Clock = utcnow) -> DraftReport:
     """The drafting stage: plan and write every briefing the tagged items call for."""
-    labels = glossary_labels(workspace, workspace.config.workspace.source_lang)
-    return Drafter(workspace, store, labels, clock=clock).run()
+    lang = workspace.config.workspace.source_lang
+    labels = glossary_labels(workspace)
+    return Drafter(workspace, store, lambda concept: labels(concept, lang), clock=clock).run()

@@ -11,7 +11,16 @@ from pathlib import Path
 import markdown
 import nh3
 
-EXTENSIONS = ["tables", "footnotes", "toc", "attr_list", "fenced_code", "sane_lists", "def_list", "abbr"]
+EXTENSIONS = [
+    "tables",
+    "footnotes",
+    "toc",
+    "attr_list",
+    "fenced_code",
+    "sane_lists",
+    "def_list",
+    "abbr",
+]
 EXTENSION_CONFIGS = {"toc": {"permalink": False}, "footnotes": {"BACKLINK_TEXT": "↩"}}
 RENDER_VERSION = "1"  # bump when the output of the same Markdown changes
 
@@ -64,7 +73,9 @@ class MarkdownRenderer:
     def _md(self) -> markdown.Markdown:
         md = getattr(self._local, "md", None)
         if md is None:
-            md = markdown.Markdown(extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS, output_format="html")
+            md = markdown.Markdown(
+                extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS, output_format="html"
+            )
             self._local.md = md
         return md
 
