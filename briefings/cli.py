@@ -625,6 +625,115 @@ def audit_show(
     out.print(table)
 
 
+# -- publishing -------------------------------------------------------------------------
+
+
+@app.command()
+def publish(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Build, check, sign and switch every audience's site (flow publish-site)."""
+    state: State = ctx.obj
+    workspace = state.workspace()
+    from flows.publish import run_publishing
+    from flows.settings import quiet_prefect_console
+
+    quiet_prefect_console(state.verbose)
+    with err.status("Publishing"):
+        report = run_publishing(workspace)
+    if as_json:
+        _print_json(report.to_json())
+        return
+    table = Table(
+        "audience", "briefings", "withheld (TLP)", "files", "written", "unchanged", "output"
+    )
+    for a in report.audiences:
+        table.add_row(
+            a.name, str(a.briefings), str(a.excluded), str(a.files),
+            str(a.written) if a.changed else "0", str(a.linked) if a.changed else str(a.files), a.output,
+        )  # fmt: skip
+    out.print(table)
+    if report.published:
+        out.print(f"Published for the first time: {', '.join(report.published)}")
+    for note in report.skipped:
+        err.print(f"[yellow]not published:[/] {escape(note)}")
+
+
+keys_app = typer.Typer(help="The signing key of published sites.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("init")
+def keys_init(ctx: typer.Context) -> None:
+    """Make the workspace's Ed25519 signing key (keys/signing.key, keys/briefings.pub)."""
+    from briefings.signing import create_key
+
+    workspace = ctx.obj.workspace()
+    key = create_key(workspace.root / "keys")
+    out.print(
+        f"Signing key {key.key_id[::-1].hex().upper()} created; public key: keys/briefings.pub"
+    )
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    target: Annotated[Path, typer.Argument(help="A published site folder, or one file from it.")],
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="Public key from a trusted channel (minisign format)."),
+    ] = None,
+) -> None:
+    """Check a site or a downloaded file against the signed manifest; exit 1 on any mismatch."""
+    from briefings.verification import verify_site
+
+    result = verify_site(target, public_key=key)
+    for problem in result.problems:
+        err.print(f"[red]mismatch:[/] {escape(problem)}")
+    if not result.ok:
+        raise typer.Exit(1)
+    out.print(f"OK: {result.checked} file(s) match the manifest signed with {result.key_source}.")
+    out.print(f"Signed: {result.trusted_comment}")
+
+
+@app.command()
+def preview(
+    ctx: typer.Context,
+    audience: Annotated[
+        str | None, typer.Option("--audience", "-a", help="Audience to serve.")
+    ] = None,
+    port: Annotated[int, typer.Option("--port", "-p", help="Port on 127.0.0.1.")] = 8000,
+) -> None:
+    """Serve an audience's published site on 127.0.0.1 for officers (Ctrl-C to stop)."""
+    import functools
+    import http.server
+
+    workspace = ctx.obj.workspace()
+    audiences = workspace.config.audiences
+    if not audiences:
+        raise ConfigError("No [[audiences]] in briefings.toml: nothing to preview")
+    chosen = next((a for a in audiences if a.name == audience), None) if audience else audiences[0]
+    if chosen is None:
+        raise ConfigError(
+            f"No audience {audience!r}; known: {', '.join(a.name for a in audiences)}"
+        )
+    root = workspace.resolve(chosen.output)
+    if not root.exists():
+        raise WorkflowError(f"{root} does not exist yet: run briefings publish first")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root.resolve()))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    out.print(
+        f"Serving {chosen.name} ({root}) on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)"
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 # -- entry point ------------------------------------------------------------------------
 
 
