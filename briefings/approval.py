@@ -17,6 +17,7 @@ Rules that always hold here:
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import logging
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from briefings.documents import (
 from briefings.errors import ConfigError, WorkflowError
 from briefings.models import ApprovalRecord, BriefingRecord
 from briefings.store import Store
+from briefings.tlp import TLP
 from briefings.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,20 @@ Clock = Callable[[], datetime]
 SYSTEM_DRAFTER = "system:draft"
 UNKNOWN_EDITOR = "unknown"
 APPROVABLE_STATES = ("draft", "in-review")
+
+
+REQUIRED_KEYS = ("id", "kind", "title", "lang", "tlp")
+
+
+def check_front_matter(meta: dict, path: Path) -> None:
+    """Refuse front matter that publishing could misread: required keys and a valid TLP."""
+    missing = [key for key in REQUIRED_KEYS if not meta.get(key)]
+    if missing:
+        raise WorkflowError(f"{path}: front matter lacks {', '.join(missing)}")
+    try:
+        TLP.parse(meta["tlp"])
+    except ValueError as exc:
+        raise WorkflowError(f"{path}: front matter tlp: {exc}") from None
 
 
 def utcnow() -> datetime:
@@ -126,7 +142,21 @@ class Workflow:
                         record, raw, digest, UNKNOWN_EDITOR, "edited outside briefings"
                     )
                 )
+            elif record.state_reason == "file missing":
+                notes.append(self._file_restored(record))
         return notes
+
+    def _file_restored(self, record: BriefingRecord) -> str:
+        now = self.clock()
+        with self.store.transaction() as conn:
+            record.state_reason = None
+            self.store.save_briefing(conn, record)
+            self.audit.append(
+                conn, actor=UNKNOWN_EDITOR, action="file-restored", briefing_id=record.id,
+                lang=record.lang, content_hash=record.content_hash, details={}, at=now,
+            )  # fmt: skip
+        self.audit.write_head()
+        return f"{record.id}: its file is back"
 
     def edit(self, briefing_id: str, officer: str, new_bytes: bytes) -> bool:
         """Replace a briefing's file with ``new_bytes`` as ``officer``; False if nothing changed."""
@@ -151,9 +181,15 @@ class Workflow:
     ) -> str:
         now = self.clock()
         try:
-            title = str(parse_document(raw, self.path_of(record)).meta.get("title") or record.title)
+            meta = parse_document(raw, self.path_of(record)).meta
         except WorkflowError:
-            title = record.title  # broken front matter: reported when someone acts on it
+            meta = {}  # broken front matter: reported when someone acts on it
+        title = str(meta.get("title") or record.title)
+        # The file's label is what officers approve; a raised TLP must reach the
+        # store at once (publishing also re-reads the approved bytes). An
+        # unreadable label is refused at approval.
+        with contextlib.suppress(ValueError):
+            record.tlp = TLP.parse(meta["tlp"]) if meta.get("tlp") else record.tlp
         with self.store.transaction() as conn:
             voided = self.store.void_approvals(
                 conn, record.id, record.lang, f"file changed after approval ({action})", now
@@ -164,6 +200,8 @@ class Workflow:
             record.updated_at = now
             record.title = title
             reason = None
+            if record.state_reason == "file missing":
+                record.state_reason = None
             if voided or record.state == "approved":
                 record.state = "in-review"
                 reason = f"{action} after approval: {voided} approval(s) void"
@@ -230,7 +268,9 @@ class Workflow:
             )
         path = self.path_of(record)
         raw = path.read_bytes()
-        parse_document(raw, path)  # broken front matter is never approved
+        check_front_matter(
+            parse_document(raw, path).meta, path
+        )  # never approve broken front matter
         digest = sha256_bytes(raw)
         if digest != record.content_hash:  # changed since sync: take it as an edit first
             self._record_edit(record, raw, digest, UNKNOWN_EDITOR, "edited outside briefings")
@@ -318,6 +358,11 @@ class Workflow:
         if record.state not in ("approved", "published"):
             raise WorkflowError(
                 f"{briefing_id} is {record.state}; only approved briefings are published"
+            )
+        approved = self.approved_bytes(briefing_id)
+        if approved is None or sha256_bytes(approved) != content_hash:
+            raise WorkflowError(
+                f"{briefing_id}: {content_hash[:12]}… is not the approved text; refusing to record it"
             )
         record = self._transition(
             record, "published", actor, "publish", None, void=False, content_hash=content_hash

@@ -721,7 +721,8 @@ def preview(
     root = workspace.resolve(chosen.output)
     if not root.exists():
         raise WorkflowError(f"{root} does not exist yet: run briefings publish first")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root.resolve()))
+    # The symbolic link, not its target: a new publish shows up without a restart.
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     out.print(
         f"Serving {chosen.name} ({root}) on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)"
@@ -755,10 +756,11 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         err.print("Aborted.")
         return 130
-    except click.ClickException as exc:  # usage errors
-        exc.show()
-        return exc.exit_code
-    except Exception as exc:  # the unforeseen: one line, traceback only on request
+    except Exception as exc:  # usage errors, then the unforeseen
+        # Usage errors: typer raises them from its own copy of click, so match by shape.
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
+            exc.show()
+            return exc.exit_code
         if verbose:
             err.print_exception()
         _print_error(f"unexpected {type(exc).__name__}: {exc} (run with --verbose for details)")

@@ -56,10 +56,11 @@ def parse_document(raw: bytes, path: Path) -> BriefingFile:
     except UnicodeDecodeError as exc:
         raise WorkflowError(f"{path}: not UTF-8 (byte {exc.start}); save it as UTF-8") from None
     lines = text.split("\n")
-    if not lines or lines[0].strip() != FENCE:
+    if not lines or lines[0].rstrip() != FENCE:
         raise WorkflowError(f"{path}:1: the file must start with a '---' front matter line")
     try:
-        end = next(i for i in range(1, len(lines)) if lines[i].strip() == FENCE)
+        # Only an unindented fence closes it: YAML may fold a long value onto an indented '---'.
+        end = next(i for i in range(1, len(lines)) if lines[i].rstrip() == FENCE)
     except StopIteration:
         raise WorkflowError(f"{path}: the front matter is not closed by a '---' line") from None
     try:

@@ -176,6 +176,7 @@ class Renderer:
             autoescape=False,  # Markdown, not HTML: text is escaped with the md filter
         )
         self.env.filters["md"] = markdown_escape
+        self.env.filters["md_url"] = markdown_url
         self.labels = labels
         advice_text = (resources.files("briefings") / "templates" / "advice.yaml").read_text(
             "utf-8"
@@ -217,6 +218,16 @@ class Renderer:
             "advice": advice,
             "reasons": reasons,
         }
+
+
+def markdown_url(url: str) -> str:
+    """A link target that cannot break out of ``(...)``: http(s) only, and the
+    characters that end a Markdown link or start HTML percent-encoded."""
+    from urllib.parse import quote, urlsplit
+
+    if urlsplit(str(url)).scheme not in ("http", "https"):
+        return ""
+    return quote(str(url), safe=":/?#@!$&'*+,;=%~.-_")
 
 
 def markdown_escape(text: str) -> str:
@@ -453,7 +464,8 @@ class Drafter:
             return
         if target != plan.id or set(item_ids) != set(plan.item_ids):
             plan = self._replan_subset(plan, target, item_ids)
-        now = self.clock()
+        # Whole seconds: the store keeps seconds, and re-rendering must give the same bytes.
+        now = self.clock().replace(microsecond=0)
         created = record.created_at if record and record.created_at else now
         meta = {**plan.meta, "id": target, "created": created, "state": "draft", "version": 1}
         meta["updated"] = record.updated_at if record and record.updated_at else now

@@ -18,6 +18,7 @@ import logging
 from datetime import UTC, date, datetime
 from functools import cache
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 from babel import Locale, UnknownLocaleError
 from babel import dates as babel_dates
@@ -51,7 +52,7 @@ def text_direction(lang: str) -> str:
     return "rtl" if _base(lang) in RTL else "ltr"
 
 
-def catalog_path(lang: str):
+def catalog_path(lang: str) -> Traversable:
     """The ``site.po`` of ``lang`` as an importlib.resources Traversable (may not exist)."""
     return files("briefings") / "locales" / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 

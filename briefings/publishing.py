@@ -31,6 +31,7 @@ from briefings.rendering import MarkdownRenderer
 from briefings.signing import SigningKey, load_or_create_key
 from briefings.site import Publication, SiteBuilder
 from briefings.store import Store
+from briefings.tlp import TLP, strictest
 from briefings.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,12 @@ def collect_publications(workflow: Workflow, report: PublishReport) -> list[Publ
             continue
         digest = sha256_bytes(raw)
         document = parse_document(raw, workflow.path_of(record))
+        try:
+            # The stricter of the store's label and the one in the published bytes.
+            record.tlp = strictest(record.tlp, TLP.parse(document.meta.get("tlp") or record.tlp))
+        except ValueError:
+            report.skipped.append(f"{record.id}: unreadable tlp in its front matter")
+            continue
         when = _approved_at(store, record.id, record.lang, digest) or record.created_at or utcnow()
         withdrawn = None
         if record.state == "withdrawn":
