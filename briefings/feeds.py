@@ -95,7 +95,7 @@ def atom_feed(info: FeedInfo, entries: Sequence[FeedEntry]) -> bytes:
     generator = _generator(info, ".atom", "application/atom+xml")
     for entry in ordered(entries):
         item = _entry(generator, entry)
-        if entry.lang != info.lang:
+        if locale_tag(entry.lang) != locale_tag(info.lang):
             item.register_extension("briefings_language", _EntryLanguage, atom=True, rss=False)
             item.briefings_language.lang = locale_tag(entry.lang)
     return generator.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)

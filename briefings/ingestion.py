@@ -160,8 +160,11 @@ class Ingestor:
         """An entry made safe and uniform: sanitized HTML, text, language, TLP, hash."""
         base = entry.url or (source.url if "://" in source.url else None)
         html = sanitize_html(entry.content_html or entry.summary_html, base)
-        text = html_to_text(html)
-        summary = html_to_text(sanitize_html(entry.summary_html)) if entry.summary_html else ""
+        text = html_to_text(html, sanitized=True)
+        # Most RSS entries have only a summary, which is then the body itself.
+        summary = (
+            html_to_text(entry.summary_html) if entry.content_html and entry.summary_html else ""
+        )
         summary = _shorten(summary or text, SUMMARY_CHARS)
         title = entry.title.strip() or _shorten(text, 80) or "(untitled)"
         declared = source.lang or entry.lang

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import re
-from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 import nh3
@@ -49,21 +48,32 @@ _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
-@lru_cache(maxsize=256)
-def _cleaner(base_url: str | None) -> nh3.Cleaner:
-    def resolve(url: str) -> str | None:
-        absolute = urljoin(base_url, url) if base_url else url
-        return absolute if urlsplit(absolute).scheme in URL_SCHEMES else None
+# One cleaner for every fragment: building one costs as much as using it.
+# Relative links pass through it and are resolved (or dropped) afterwards.
+_CLEANER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    clean_content_tags=set(DROPPED_WITH_CONTENT),
+    attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+    url_schemes=set(URL_SCHEMES),
+    link_rel="noopener noreferrer nofollow",
+    strip_comments=True,
+    url_relative="pass_through",
+)
+# nh3's output always double-quotes attributes, so this finds every link target.
+_HREF = re.compile(r' href="([^"]*)"')
 
-    return nh3.Cleaner(
-        tags=set(ALLOWED_TAGS),
-        clean_content_tags=set(DROPPED_WITH_CONTENT),
-        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-        url_schemes=set(URL_SCHEMES),
-        link_rel="noopener noreferrer nofollow",
-        strip_comments=True,
-        url_relative=resolve if base_url else "deny",
-    )
+
+def _resolve_links(html_text: str, base_url: str | None) -> str:
+    def resolve(match: re.Match) -> str:
+        url = html.unescape(match.group(1))
+        if urlsplit(url).scheme in URL_SCHEMES:
+            return match.group(0)
+        absolute = urljoin(base_url, url) if base_url else ""
+        if urlsplit(absolute).scheme not in URL_SCHEMES:
+            return ""  # a relative link with nothing to resolve it against
+        return f' href="{html.escape(absolute, quote=True)}"'
+
+    return _HREF.sub(resolve, html_text)
 
 
 def sanitize_html(fragment: str, base_url: str | None = None) -> str:
@@ -73,16 +83,20 @@ def sanitize_html(fragment: str, base_url: str | None = None) -> str:
     """
     if not fragment:
         return ""
-    return _cleaner(base_url).clean(fragment).strip()
+    cleaned = _CLEANER.clean(fragment).strip()
+    return _resolve_links(cleaned, base_url) if ' href="' in cleaned else cleaned
 
 
-def html_to_text(fragment: str) -> str:
-    """Readable plain text of an HTML fragment (blocks become lines)."""
+def html_to_text(fragment: str, *, sanitized: bool = False) -> str:
+    """Readable plain text of an HTML fragment (blocks become lines).
+
+    ``sanitized`` says the fragment came from :func:`sanitize_html` already.
+    """
     if not fragment:
         return ""
     if "<" not in fragment and "&" not in fragment:
         return _normalize_space(fragment)
-    safe = _cleaner(None).clean(fragment)
+    safe = fragment if sanitized else _CLEANER.clean(fragment)
     text = _TAG.sub("", _CELL_END.sub(" ", _BLOCK_END.sub("\n", safe)))
     return _normalize_space(html.unescape(text))
 

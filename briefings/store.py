@@ -204,6 +204,25 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        4,
+        "translation memory: protected source segment -> model output, per package and glossary",
+        """
+        CREATE TABLE translation_memory (
+            source_hash TEXT NOT NULL,
+            source_lang TEXT NOT NULL,
+            target_lang TEXT NOT NULL,
+            package TEXT NOT NULL,
+            package_version TEXT NOT NULL,
+            glossary_version TEXT NOT NULL,
+            source_text TEXT NOT NULL,
+            target_text TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (source_hash, source_lang, target_lang, package, package_version,
+                glossary_version)
+        );
+        """,
+    ),
 ]
 
 Outcome = Literal["new", "updated", "duplicate"]
@@ -920,3 +939,42 @@ class Store:
             {**dict(row), "summary": json.loads(row["summary"]) if row["summary"] else None}
             for row in rows
         ]
+
+    # -- translation memory -------------------------------------------------------------
+
+    def memory_lookup(
+        self, key: tuple[str, str, str, str, str], hashes: list[str]
+    ) -> dict[str, str]:
+        """Stored translations of the segments whose hashes are given, under ``key``
+        (source_lang, target_lang, package, package_version, glossary_version)."""
+        found: dict[str, str] = {}
+        conn = self._connect()
+        for start in range(0, len(hashes), 500):
+            chunk = hashes[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = conn.execute(
+                "SELECT source_hash, target_text FROM translation_memory WHERE source_lang = ?"
+                " AND target_lang = ? AND package = ? AND package_version = ?"
+                f" AND glossary_version = ? AND source_hash IN ({marks})",
+                [*key, *chunk],
+            )
+            found.update((row["source_hash"], row["target_text"]) for row in rows)
+        return found
+
+    def memory_save(
+        self,
+        key: tuple[str, str, str, str, str],
+        rows: list[tuple[str, str, str]],
+        at: datetime,
+    ) -> None:
+        """Keep ``(source_hash, source_text, target_text)`` rows under ``key``."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO translation_memory (source_hash, source_lang, target_lang, package,"
+                " package_version, glossary_version, source_text, target_text, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [(h, *key, source, target, _iso(at)) for h, source, target in rows],
+            )
+
+    def memory_size(self) -> int:
+        return self._connect().execute("SELECT COUNT(*) FROM translation_memory").fetchone()[0]
