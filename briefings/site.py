@@ -13,7 +13,7 @@ import json
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -392,7 +392,7 @@ class SiteBuilder:
         self, lang: str, pubs: list[Publication], newest: datetime | None
     ) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
-        updated = newest or datetime(2000, 1, 1).astimezone()
+        updated = newest or datetime(2000, 1, 1, tzinfo=UTC)
         listed: list[tuple[str, str, str, str]] = []
 
         def add(folder: str, title: str, chosen: list[Publication]) -> None:
