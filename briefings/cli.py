@@ -735,6 +735,154 @@ def preview(
         server.server_close()
 
 
+# -- whole runs ---------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    no_publish: Annotated[
+        bool, typer.Option("--no-publish", help="Stop before publishing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Ingest, tag, draft, translate and publish (flow run-pipeline); never approves."""
+    state: State = ctx.obj
+    workspace = state.workspace()
+    from flows.pipeline import run_pipeline
+    from flows.settings import quiet_prefect_console
+
+    quiet_prefect_console(state.verbose)
+    with err.status("Running the pipeline"):
+        report = run_pipeline(workspace, publish=not no_publish)
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        _print_pipeline(report)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _print_pipeline(report) -> None:
+    for name, stage in report.stages.items():
+        data = stage.to_json() if hasattr(stage, "to_json") else stage
+        out.print(f"[bold]{name}[/]: {escape(_stage_line(name, data))}")
+    for note in report.skipped:
+        out.print(f"[dim]skipped {escape(note)}[/]")
+    if report.failed:
+        err.print(
+            f"[red]Stage {report.failed} failed:[/] {escape(report.error or '')}; later stages did not run."
+        )
+
+
+def _stage_line(name: str, data: dict) -> str:
+    if name == "ingest":
+        t = data["totals"]
+        return (
+            f"{t['sources']} sources ({t['errors']} failed), {t['new']} new, {t['updated']} updated"
+        )
+    if name == "tag":
+        return f"{data['tagged']} items tagged"
+    if name == "draft":
+        return f"{len(data['created'])} new drafts, {len(data['updated'])} updated, {len(data['kept'])} kept"
+    if name == "publish":
+        return ", ".join(f"{a['name']}: {a['briefings']} briefings" for a in data["audiences"])
+    return json.dumps(data, ensure_ascii=False, default=str)[:200]
+
+
+DEMO_OFFICERS = ("demo-officer-1", "demo-officer-2")
+DEMO_NOTE = "DEMONSTRATION: approved automatically by 'briefings demo', not by a person"
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    directory: Annotated[
+        Path, typer.Argument(help="Folder for the demo workspace (replaced).")
+    ] = Path("briefings-demo"),
+    example: Annotated[
+        Path | None,
+        typer.Option("--example", help="Example workspace to copy (default: the bundled one)."),
+    ] = None,
+) -> None:
+    """The whole job on the bundled example: ingest, tag, draft, approve AS A DEMO, translate, publish."""
+    import shutil
+
+    state: State = ctx.obj
+    source = example or Path(__file__).resolve().parent.parent / "examples" / "coalition"
+    if not (source / "briefings.toml").exists():
+        raise ConfigError(f"No example workspace at {source}; pass --example DIR")
+    target = directory.resolve()
+    if target.exists():
+        if not (target / "briefings.toml").exists():
+            raise ConfigError(f"{target} exists and is not a workspace; choose another folder")
+        shutil.rmtree(target)
+    shutil.copytree(
+        source, target, ignore=shutil.ignore_patterns("state", "site", "keys", "packages")
+    )
+    out.print(f"Demo workspace: {target}")
+    workspace = open_workspace(target)
+    installed = _demo_install_models(workspace)
+    from flows.pipeline import run_pipeline
+    from flows.settings import quiet_prefect_console
+
+    quiet_prefect_console(state.verbose)
+    with err.status("Ingesting, tagging and drafting"):
+        report = run_pipeline(workspace, publish=False)
+    _print_pipeline(report)
+    if report.failed:
+        raise typer.Exit(1)
+    approved = _demo_approve(workspace)
+    out.print(
+        f"approve: {approved} drafts approved by {' and '.join(DEMO_OFFICERS)} [yellow](demonstration)[/]"
+    )
+    if installed:
+        from flows.translate import run_translation  # type: ignore[attr-defined]
+
+        with err.status("Translating"):
+            translated = run_translation(workspace)
+        out.print(
+            f"translate: {escape(json.dumps(translated.to_json(), ensure_ascii=False)[:300])}"
+        )
+    from flows.publish import run_publishing
+
+    with err.status("Publishing"):
+        published = run_publishing(workspace)
+    for a in published.audiences:
+        out.print(
+            f"publish: audience {a.name}: {a.briefings} briefings, {a.excluded} withheld by TLP -> {a.output}"
+        )
+    out.print(f"\nThe site is in {target / 'site'}. Preview it with:")
+    out.print(f"  briefings -w {target} preview --audience public --port 8000")
+
+
+def _demo_install_models(workspace: Workspace) -> bool:
+    """Install the bundled small Argos packages, when the translation engine is present."""
+    models = Path(__file__).resolve().parent.parent / "models"
+    try:
+        from briefings.translation.packages import install_package  # type: ignore[import-not-found]
+    except ImportError:
+        return False
+    files = sorted(models.glob("*.argosmodel"))
+    for path in files:
+        install_package(workspace, path)
+    return bool(files)
+
+
+def _demo_approve(workspace: Workspace) -> int:
+    from briefings.approval import Workflow
+    from briefings.store import Store
+
+    workflow = Workflow(workspace, Store(workspace.database_path))
+    count = 0
+    for row in workflow.review_rows():
+        if row.state in ("draft", "in-review"):
+            for officer in DEMO_OFFICERS:
+                workflow.approve(row.id, officer, DEMO_NOTE)
+            count += 1
+    return count
+
+
 # -- entry point ------------------------------------------------------------------------
 
 

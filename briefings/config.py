@@ -158,6 +158,9 @@ class PublishingSettings(_Section):
     keep_releases: int = Field(
         3, ge=2, le=50, description="Site versions kept beside the live one."
     )
+    demonstration: bool = Field(
+        False, description="Mark every page as a demonstration (set by the example workspace)."
+    )
 
 
 class OfficerConfig(_Section):

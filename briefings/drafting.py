@@ -348,9 +348,11 @@ class Drafter:
             ],
         }
         body = self.renderer.render("digest.md.j2", **context)
+        summary = "; ".join(e.lead.title for e in events[:3]) + ("; …" if len(events) > 3 else "")
         return self._planned(
-            f"digest-{period}{suffix}", "digest", period, tlp, events, title, body, {}
-        )
+            f"digest-{period}{suffix}", "digest", period, tlp, events, title, body,
+            {"summary": summary},
+        )  # fmt: skip
 
     def _alert(self, event: Event) -> _Planned:
         ctx = self.renderer.event_context(event, self.lang)
@@ -359,8 +361,9 @@ class Drafter:
             "alert.md.j2", title=title, lang=self.lang, tlp=event.tlp.value, event=ctx
         )
         return self._planned(
-            self._event_id("alert", event), "alert", None, event.tlp, [event], title, body, {}
-        )
+            self._event_id("alert", event), "alert", None, event.tlp, [event], title, body,
+            {"summary": ctx["summary"]},
+        )  # fmt: skip
 
     def _debunk(self, event: Event) -> _Planned:
         ctx = self.renderer.event_context(event, self.lang)
@@ -371,6 +374,7 @@ class Drafter:
         claim = event.lead.title
         title = f"Debunk: {claim}"
         extra = {
+            "summary": claim,
             "claim": claim,
             "rating": "unrated",
             "evidence": [{"source": e["source"], "url": e["url"]} for e in evidence],

@@ -194,8 +194,15 @@ def _translations(
 # -- TLP leak scan --------------------------------------------------------------------
 
 
-def leak_needles(publications: list[Publication], excluded_ids: set[str]) -> dict[str, list[str]]:
-    """Strings that betray each excluded briefing: its id, title and longer lines of text."""
+def leak_needles(
+    publications: list[Publication],
+    excluded_ids: set[str],
+    restricted_items: dict[str, list[str]] | None = None,
+    boilerplate: str = "",
+) -> dict[str, list[str]]:
+    """Strings that betray each excluded briefing: its id and title, the titles and
+    summaries of its restricted source items, and its longer lines of text, except
+    lines of template boilerplate (``boilerplate``) that every briefing shares."""
     needles: dict[str, list[str]] = {}
     for pub in publications:
         if pub.id not in excluded_ids:
@@ -203,11 +210,47 @@ def leak_needles(publications: list[Publication], excluded_ids: set[str]) -> dic
         found = needles.setdefault(pub.id, [pub.id])
         if len(pub.title) >= 12:
             found.append(pub.title)
+        found += [t for t in (restricted_items or {}).get(pub.id, []) if len(t) >= 12]
         for line in pub.body.splitlines():
-            text = line.strip().lstrip("#-*> ").strip()
-            if len(text) >= 40:
+            text = _plain_line(line)
+            if len(text) >= 40 and text[:60] not in boilerplate:
                 found.append(text[:120])
     return needles
+
+
+def _plain_line(line: str) -> str:
+    """A Markdown line without its markers, as the text readers see."""
+    text = line.strip().lstrip("#-*> ").strip()
+    text = text.replace("**", "").replace("`", "")
+    return text.split(":", 1)[1].strip() if text.startswith("What to do:") else text
+
+
+def _boilerplate() -> str:
+    """Text the drafting templates put into every briefing (advice)."""
+    from importlib import resources
+
+    import yaml
+
+    advice = yaml.safe_load(
+        (resources.files("briefings") / "templates" / "advice.yaml").read_text("utf-8")
+    )
+    return "\n".join(" ".join(str(v).split()) for v in advice.values())
+
+
+def restricted_item_texts(
+    store: Store, briefing_ids: set[str], audience: AudienceConfig
+) -> dict[str, list[str]]:
+    """Per briefing, the titles and summaries of its items above the audience's TLP."""
+    out: dict[str, list[str]] = {}
+    for briefing_id in briefing_ids:
+        items = store.list_items(ids=store.briefing_items(briefing_id))
+        out[briefing_id] = [
+            text
+            for item in items
+            if not audience.max_tlp.allows(item.tlp)
+            for text in (item.title, item.summary[:120])
+        ]
+    return out
 
 
 def scan_for_leaks(files: dict[str, bytes], needles: dict[str, list[str]]) -> list[str]:
@@ -352,6 +395,7 @@ def publish_site(
             audience=audience, site_title=config.workspace.name, languages=config.workspace.languages,
             source_lang=config.workspace.source_lang, labels=labels, renderer=renderer,
             page_size=config.publishing.page_size, template_dirs=_template_dirs(workspace),
+            demonstration=config.publishing.demonstration,
         )  # fmt: skip
         audience_report = _publish_audience(
             workspace, audience, builder, allowed, publications, excluded_ids, key, store
@@ -387,7 +431,13 @@ def _publish_audience(
     )
     files = builder.build(allowed)
     files["briefings.pub"] = key.public.minisign_text().encode()
-    leaks = scan_for_leaks(files, leak_needles(publications, excluded_ids))
+    needles = leak_needles(
+        publications,
+        excluded_ids,
+        restricted_item_texts(store, excluded_ids, audience),
+        _boilerplate(),
+    )
+    leaks = scan_for_leaks(files, needles)
     if leaks:
         raise PublishError(
             f"TLP check failed for audience {audience.name} (max TLP:{audience.max_tlp.value}); "

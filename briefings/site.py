@@ -64,6 +64,12 @@ def href(from_file: str, to_file: str) -> str:
     return target
 
 
+def _base_prefix(path: str) -> str:
+    """The relative prefix from ``path`` to the site root: "" at the root, "../../" two down."""
+    depth = path.count("/")
+    return "../" * depth
+
+
 def slug_of(concept_id: str) -> str:
     return concept_id.split(".", 1)[-1]
 
@@ -82,7 +88,9 @@ class SiteBuilder:
         renderer: MarkdownRenderer,
         page_size: int,
         template_dirs: list[Path] | None = None,
+        demonstration: bool = False,
     ):
+        self.demonstration = demonstration
         self.audience = audience
         self.site_title = audience.title or site_title
         self.languages = languages
@@ -123,7 +131,7 @@ class SiteBuilder:
             "lang": lang,
             "dir": i18n.text_direction(lang),
             "locale_tag": i18n.locale_tag(lang),
-            "base": href(path, "index.html").removesuffix("./") or "",
+            "base": _base_prefix(path),
             "languages": [
                 {
                     "lang": other,
@@ -134,6 +142,7 @@ class SiteBuilder:
                 for other in self.languages
             ],
             "audience": self.audience.name,
+            "demonstration": self.demonstration,
             "tlp_max": self.audience.max_tlp.value,
             "generated": generated,
             "public_key_href": href(path, "briefings.pub"),
@@ -348,7 +357,7 @@ class SiteBuilder:
             "kind": pub.record.kind,
             "date": i18n.format_date(pub.published, pub.lang),
             "datetime": pub.published.isoformat(),
-            "summary": "" if pub.withdrawn else _first_paragraph(pub.body),
+            "summary": "" if pub.withdrawn else _summary_of(pub),
             "tlp": pub.record.tlp.value,
             "sectors": self._concept_links(pub, "sector", path),
             "threats": self._concept_links(pub, "threat", path),
@@ -375,7 +384,7 @@ class SiteBuilder:
                     id=f"{self.base_url}{pub.lang}/{pub.id}/",
                     url=url,
                     title=pub.title,
-                    summary="" if pub.withdrawn else _first_paragraph(pub.body),
+                    summary="" if pub.withdrawn else _summary_of(pub),
                     content_html=content,
                     published=pub.published,
                     updated=pub.updated,
@@ -452,6 +461,12 @@ class SiteBuilder:
             lines.append("</url>")
         lines.append("</urlset>")
         return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _summary_of(pub: Publication) -> str:
+    """The front matter's summary (translated with the page), else the first paragraph."""
+    summary = pub.meta.get("summary")
+    return " ".join(str(summary).split())[:400] if summary else _first_paragraph(pub.body)
 
 
 def _first_paragraph(body: str) -> str:

@@ -16,7 +16,7 @@ from spacy.tokens import Doc
 
 from briefings.models import Analysis, Indicator, Item, Tag
 from nlp.glossary_matcher import cached_glossary
-from nlp.pipeline import MAX_CHARS, PipelineCache
+from nlp.pipeline import PipelineCache, max_chars
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +87,13 @@ def tag_items(
         texts = []
         for item in group:
             text = item.tagging_text
-            if len(text) > MAX_CHARS:
+            limit = max_chars(lang)
+            if len(text) > limit:
                 # Tags of an enormous text are still useful; its tail is dropped.
                 report.errors.append(
-                    f"{item.id}: text of {len(text):,} characters tagged up to {MAX_CHARS:,}"
+                    f"{item.id}: text of {len(text):,} characters tagged up to {limit:,}"
                 )
-                text = text[:MAX_CHARS]
+                text = text[:limit]
             texts.append(text)
         done = 0
         for start in range(0, len(group), batch_size):

@@ -1,0 +1,421 @@
+"""The ``briefings_indicators`` component: indicators of compromise and CVE ids.
+
+:func:`find_indicators` scans the raw text with regular expressions compiled once
+at import (one pass per type, cheaper than token Matcher rules) and returns
+:class:`Indicator` records: the type, the refanged value, the text as written and
+its character offsets. Types: ``cve``, ``ipv4``, ``ipv6``, ``domain``, ``url``,
+``email``, ``md5``, ``sha1``, ``sha256``. Defanged forms are found and refanged
+(``hxxp``, ``[.]``, ``(.)``, ``{.}``, ``[dot]``, ``[:]``, ``[://]``, ``[@]``, ``[at]``).
+
+Precision comes before recall. Candidates are checked after matching (octets, TLDs,
+lengths, context) and overlaps are resolved longest first, so a URL's host is not
+reported again as a domain. Boundaries are lookarounds on ASCII classes, never
+``\\b``: Arabic and Chinese letters count as word characters for ``\\b``, and
+indicators are often written flush against them ("利用CVE-2024-1480漏洞").
+
+The component puts one span per occurrence in ``doc.spans[spans_key]``: label = type,
+``kb_id`` = refanged value. Spans are widened to token boundaries
+(``alignment_mode="expand"``); ``span._.indicator`` gives the exact record back.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+log = logging.getLogger(__name__)
+
+TYPES = ("cve", "ipv4", "ipv6", "domain", "url", "email", "md5", "sha1", "sha256")
+HASH_TYPES = {32: "md5", 40: "sha1", 64: "sha256"}
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """One indicator as found: ``value`` is refanged and canonical, ``text`` is as written,
+    ``start``/``end`` are character offsets of ``text`` in the scanned string."""
+
+    type: str
+    value: str
+    text: str
+    start: int
+    end: int
+
+    @property
+    def defanged(self) -> bool:
+        """Written defanged: a writer marked it as hostile (a plain URL may be a reference)."""
+        return is_defanged(self.text)
+
+
+# --- Top-level domains -----------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def load_tlds() -> frozenset[str]:
+    """Every IANA top-level domain, lower case (``nlp/data/tlds.txt``)."""
+    text = (resources.files("nlp") / "data" / "tlds.txt").read_text("utf-8")
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+# Generic TLDs that real hostnames in advisories and news use. The IANA list also holds
+# hundreds of brand and dictionary words (.data, .security, .office, .link, .post, .email,
+# .name, .host, .target, .android...) that turn code ("self.data", "feed.link",
+# "user.email", "event.target") and joined sentences into false domains: those count only
+# when defanged or inside a URL or email.
+COMMON_GTLDS = frozenset(
+    {
+        "com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "mobi", "pro", "aero",
+        "asia", "coop", "jobs", "museum", "tel", "travel", "xxx", "arpa", "cat", "xyz", "top",
+        "online", "site", "club", "shop", "store", "icu", "vip", "work", "buzz", "fun", "space",
+        "tech", "website", "click", "win", "bid", "loan", "webcam", "cricket", "accountant",
+        "men", "gdn", "cyou", "rest", "monster", "quest", "cfd", "sbs", "bond", "autos",
+        "beauty", "hair", "skin", "lol", "mom", "lat", "live", "dev", "blog", "news", "tokyo",
+        "moscow", "ninja", "guru",
+    }
+)  # fmt: skip
+
+# Real TLDs that are also common file extensions or source-file suffixes ("invoice.zip",
+# "setup.py", "install.sh", "README.md", "main.rs", "Makefile.in"): accepted only when
+# defanged, inside a URL or email, or after a registry's second-level label ("gov.in").
+FILE_EXTENSION_TLDS = frozenset(
+    {
+        "zip", "mov", "py", "sh", "md", "rs", "pl", "pm", "so", "cc", "mk", "am", "ac", "in",
+        "ps", "one", "pub", "cab", "java", "app", "do", "bz", "gs", "gd", "tf",
+    }
+)  # fmt: skip
+# RFC 2606 names for documentation ("evil-updates[.]example"), as advisories, training
+# material and this project's examples write fictional indicators: accepted when defanged
+# or inside a URL or email, never as a bare "word.test".
+DOCUMENTATION_TLDS = frozenset({"example", "test"})
+REGISTRY_SLDS = frozenset(
+    {"co", "com", "org", "net", "gov", "edu", "ac", "mil", "nic", "res", "gob", "gouv", "govt",
+     "or", "ne", "go"}
+)  # fmt: skip
+
+
+def _is_tld(label: str) -> bool:
+    return label in load_tlds()
+
+
+def _is_common_tld(label: str) -> bool:
+    return len(label) == 2 or label.startswith("xn--") or label in COMMON_GTLDS
+
+
+# --- Defanging -------------------------------------------------------------------------
+
+# A defanged dot: [.] (.) {.} [dot] (dot) {dot}, optionally padded by single spaces.
+# A bare " dot " is not accepted: prose says "dot" too often.
+_DEF_DOT = r"(?: ?(?:\[ ?(?:\.|(?i:dot)) ?\]|\( ?(?:\.|(?i:dot)) ?\)|\{ ?(?:\.|(?i:dot)) ?\}) ?)"
+_DOT = rf"(?:\.|{_DEF_DOT})"
+_DEF_AT = r"(?: ?(?:\[ ?(?:@|(?i:at)) ?\]|\( ?(?:@|(?i:at)) ?\)|\{ ?(?:@|(?i:at)) ?\}) ?)"
+_AT = rf"(?:@|{_DEF_AT})"
+_SCHEME_SEP = r"(?:(?::|\[:\])//|\[://\])"
+
+_REFANG = re.compile(
+    rf"(?P<sep>\[://\]|\[:\]//)|(?P<colon>\[:\])|(?P<dot>{_DEF_DOT})|(?P<at>{_DEF_AT})"
+    r"|(?P<scheme>^(?i:hxxp)(?=(?i:s)?(?::|\[:\]|\[://\])))",
+)
+_DEFANG_MARK = re.compile(rf"{_DEF_DOT}|{_DEF_AT}|\[:\]|\[://\]|^hxxp", re.IGNORECASE)
+_REPLACEMENTS = {"sep": "://", "colon": ":", "dot": ".", "at": "@", "scheme": "http"}
+
+
+def _may_be_defanged(text: str) -> bool:
+    # Most candidates are plain: skip the substitution regex for them.
+    return "[" in text or "(" in text or "{" in text or text[:4].lower() == "hxxp"
+
+
+def refang(text: str) -> str:
+    """``hxxps[://]evil[.]com`` -> ``https://evil.com``; ``a[at]b(.)org`` -> ``a@b.org``."""
+    if not _may_be_defanged(text):
+        return text
+    return _REFANG.sub(lambda m: _REPLACEMENTS[m.lastgroup], text)
+
+
+def is_defanged(text: str) -> bool:
+    return _may_be_defanged(text) and _DEFANG_MARK.search(text) is not None
+
+
+# --- Patterns --------------------------------------------------------------------------
+# Digits are [0-9], never \d, which also matches Arabic-Indic and other digits.
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# Hyphen-like characters that word processors put into CVE ids.
+_DASH = "[-\u2010\u2011\u2012\u2013\u2014]"
+
+CVE_RE = re.compile(
+    rf"(?<![A-Za-z0-9_])(?i:cve){_DASH}([0-9]{{4}}){_DASH}([0-9]{{4,7}})(?![A-Za-z0-9_])"
+)
+# An atomic group takes the whole dotted run, so "1.2.3.4.5" is one (rejected) candidate
+# rather than "1.2.3.4" plus a leftover.
+IPV4_RE = re.compile(
+    rf"(?<![A-Za-z0-9_.])(?>[0-9]{{1,3}}(?:{_DOT}[0-9]{{1,3}}){{3}})(?!{_DOT}?[0-9])(?![A-Za-z_])"
+)
+IPV6_RE = re.compile(
+    r"(?<![0-9A-Za-z_:.\]])"
+    r"(?:[0-9A-Fa-f]{0,4}(?::|\[:\])){2,8}"
+    r"(?:[0-9A-Fa-f]{1,4}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f]{1,4})?"
+    r"(?![0-9A-Za-z_])"
+)
+DOMAIN_RE = re.compile(
+    rf"(?<![A-Za-z0-9_.@-])(?>{_LABEL}(?:{_DOT}{_LABEL})+)(?![A-Za-z0-9_-])(?!{_DEF_DOT}[A-Za-z0-9])"
+)
+EMAIL_RE = re.compile(
+    rf"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{{0,63}}{_AT}(?>{_LABEL}(?:{_DOT}{_LABEL})+)"
+    r"(?![A-Za-z0-9_-])"
+)
+# Scheme, separator, then RFC 3986 characters (plus {} for "{.}"); the run stops at
+# spaces, quotes, angle brackets and any non-ASCII letter ("http://a.com/x发起攻击").
+URL_RE = re.compile(
+    rf"(?<![A-Za-z0-9])(?i:h(?:tt|xx)ps?){_SCHEME_SEP}[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%{{}}]+"
+)
+HASH_RE = re.compile(r"(?<![0-9A-Za-z_])[0-9A-Fa-f]{32,128}(?![0-9A-Za-z_])")
+
+# Words after which a dotted quad is a version, section or build number, in the six languages.
+_VERSION_BEFORE = re.compile(
+    r"(?:^|[^A-Za-z])(?:v|ver|version|versi[oó]n|vers[aã]o|build|release|rev|firmware|fw|section|§"
+    r"|верси[яиюей]|вер|版本号?|الإصدار|إصدار|الاصدار|اصدار|النسخة|نسخة)\.?\s*[:#]?\s*$",
+    re.IGNORECASE,
+)
+_CURRENCY_BEFORE = re.compile(r"[$€£¥₽₹]\s?$|(?:USD|EUR|GBP|RUB|CNY)\s?$")
+# Used with .match(text, pos), which anchors at pos (a "^" would not).
+_CURRENCY_AFTER = re.compile(r"\s?(?:[$€£¥₽₹]|USD|EUR|GBP|RUB|CNY|руб|ريال|دولار|元)")
+_TRAILING = ".,;:!?'\"*"
+_CLOSERS = {")": "(", "]": "[", "}": "{"}
+
+
+# --- Candidates per type ---------------------------------------------------------------
+
+
+def _cves(text: str) -> Iterator[Indicator]:
+    for m in CVE_RE.finditer(text):
+        year = int(m.group(1))
+        if 1999 <= year <= 2099:
+            yield Indicator("cve", f"CVE-{m.group(1)}-{m.group(2)}", m.group(), m.start(), m.end())
+
+
+def _ipv4s(text: str) -> Iterator[Indicator]:
+    for m in IPV4_RE.finditer(text):
+        value = refang(m.group())
+        octets = value.split(".")
+        # Zero-padded octets ("1.200.000.000") are prices and counts, not addresses.
+        if any(int(o) > 255 or (len(o) > 1 and o[0] == "0") for o in octets):
+            continue
+        before = text[max(0, m.start() - 24) : m.start()]
+        if _VERSION_BEFORE.search(before) or _CURRENCY_BEFORE.search(before):
+            continue
+        if _CURRENCY_AFTER.match(text, m.end()):
+            continue
+        yield Indicator("ipv4", value, m.group(), m.start(), m.end())
+
+
+def _ipv6s(text: str) -> Iterator[Indicator]:
+    for m in IPV6_RE.finditer(text):
+        raw, end = m.group(), m.end()
+        # A colon ending a sentence ("... 2001:db8::1: blocked") is not part of it.
+        if raw.endswith(":") and not raw.endswith("::"):
+            raw, end = raw[:-1], end - 1
+        value = refang(raw)
+        try:
+            address = ipaddress.IPv6Address(value)
+        except ValueError:
+            continue
+        groups = [g for g in re.split(r"[:.]", value) if g]
+        # "::1", "fe80::", verse-like "3::2" and C++/Rust paths ("dead::beef") are not
+        # worth reporting: two groups, four hex digits and one decimal digit at least.
+        if len(groups) < 2 or sum(map(len, groups)) < 4 or not any(ch.isdigit() for ch in value):
+            continue
+        yield Indicator("ipv6", address.compressed, raw, m.start(), end)
+
+
+_DOT_SPLIT = re.compile(_DOT)
+
+
+def _domain_ok(host: str, written: str, *, strict: bool) -> bool:
+    """Whether ``host`` (refanged) is a plausible hostname; ``strict`` outside URLs and
+    emails and for text that is not defanged."""
+    labels = host.lower().split(".")
+    tld = labels[-1]
+    known = _is_tld(tld)
+    if not (known or tld in DOCUMENTATION_TLDS) or all(label.isdigit() for label in labels[:-1]):
+        return False
+    if not strict:
+        return True
+    if not known:
+        return False
+    written_tld = _DOT_SPLIT.split(written)[-1]
+    if written_tld != written_tld.lower():
+        return False  # "ASP.NET", "System.IO", "attack.Microsoft": code and joined sentences
+    if tld in FILE_EXTENSION_TLDS:
+        return len(labels) > 2 and labels[-2] in REGISTRY_SLDS
+    return _is_common_tld(tld)
+
+
+def _domains(text: str) -> Iterator[Indicator]:
+    for m in DOMAIN_RE.finditer(text):
+        written = m.group()
+        value = refang(written).lower()
+        strict = not is_defanged(written)
+        if strict and text.startswith("(", m.end()):
+            continue  # a method call: "logger.info(", "window.open("
+        if _domain_ok(value, written, strict=strict):
+            yield Indicator("domain", value, written, m.start(), m.end())
+
+
+def _emails(text: str) -> Iterator[Indicator]:
+    for m in EMAIL_RE.finditer(text):
+        local, _, host = refang(m.group()).rpartition("@")
+        if _domain_ok(host, host, strict=False):
+            yield Indicator("email", f"{local}@{host.lower()}", m.group(), m.start(), m.end())
+
+
+def _trim_url(raw: str) -> str:
+    """Drop trailing punctuation that closes the sentence, not the URL; keep a closing
+    bracket the URL opened ("https://en.wikipedia.org/wiki/Foo_(bar)")."""
+    while raw:
+        last = raw[-1]
+        unbalanced = last in _CLOSERS and raw.count(_CLOSERS[last]) < raw.count(last)
+        if last not in _TRAILING and not unbalanced:
+            break
+        raw = raw[:-1]
+    return raw
+
+
+_URL_PARTS = re.compile(r"^(?P<scheme>[A-Za-z]+)://(?P<auth>[^/?#]*)(?P<rest>.*)$", re.DOTALL)
+_HOSTNAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
+_PORT = re.compile(r":[0-9]{1,5}$")
+
+
+def _urls(text: str) -> Iterator[Indicator]:
+    for m in URL_RE.finditer(text):
+        raw = _trim_url(m.group())
+        parts = _URL_PARTS.match(refang(raw))
+        if not parts:
+            continue
+        userinfo, at, hostport = parts["auth"].rpartition("@")
+        if hostport.startswith("[") and "]" in hostport:
+            host_ok = _valid_ipv6(hostport[1 : hostport.index("]")])
+        else:
+            host = _PORT.sub("", hostport).lower()
+            host_ok = _valid_ipv4(host) or (
+                _HOSTNAME.fullmatch(host) is not None and _domain_ok(host, host, strict=False)
+            )
+        if host_ok:
+            value = f"{parts['scheme'].lower()}://{userinfo}{at}{hostport.lower()}{parts['rest']}"
+            yield Indicator("url", value, raw, m.start(), m.start() + len(raw))
+
+
+def _valid_ipv4(host: str) -> bool:
+    try:
+        ipaddress.IPv4Address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _valid_ipv6(host: str) -> bool:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _hashes(text: str) -> Iterator[Indicator]:
+    for m in HASH_RE.finditer(text):
+        written = m.group()
+        kind = HASH_TYPES.get(len(written))
+        # Digits only is a number; hex letters only is vanishingly rare in a real digest
+        # of this length. A digest has both.
+        if kind and not written.isdigit() and any(ch.isdigit() for ch in written):
+            yield Indicator(kind, written.lower(), written, m.start(), m.end())
+
+
+# Order breaks ties between candidates of equal length covering the same text.
+_FINDERS = (_urls, _emails, _cves, _hashes, _ipv4s, _ipv6s, _domains)
+
+
+def find_indicators(text: str) -> list[Indicator]:
+    """Every indicator in ``text``, in text order, without overlaps (the longest wins)."""
+    if not text:
+        return []
+    candidates = [(ind.start, ind.start - ind.end, rank, ind)
+                  for rank, find in enumerate(_FINDERS) for ind in find(text)]  # fmt: skip
+    candidates.sort(key=lambda c: c[:3])
+    chosen: list[Indicator] = []
+    cluster: list[tuple[int, int, int, Indicator]] = []
+    cluster_end = -1
+    # Overlaps are rare and local: resolve each run of overlapping candidates on its own.
+    for candidate in candidates:
+        if candidate[0] >= cluster_end:
+            chosen.extend(_longest_first(cluster))
+            cluster, cluster_end = [], -1
+        cluster.append(candidate)
+        cluster_end = max(cluster_end, candidate[3].end)
+    chosen.extend(_longest_first(cluster))
+    return chosen
+
+
+def _longest_first(cluster: list[tuple[int, int, int, Indicator]]) -> list[Indicator]:
+    if len(cluster) < 2:
+        return [c[3] for c in cluster]
+    kept: list[Indicator] = []
+    for _, _, _, ind in sorted(cluster, key=lambda c: (c[1], c[2], c[0])):
+        if all(ind.end <= k.start or ind.start >= k.end for k in kept):
+            kept.append(ind)
+    return sorted(kept, key=lambda ind: ind.start)
+
+
+# --- The spaCy component ---------------------------------------------------------------
+
+
+def _span_indicator(span: Span) -> Indicator | None:
+    """The indicator behind an indicator span, with document offsets (the span itself
+    may be wider, widened to token boundaries)."""
+    for ind in find_indicators(span.text):
+        if ind.type == span.label_ and ind.value == span.kb_id_:
+            offset = span.start_char
+            return Indicator(ind.type, ind.value, ind.text, ind.start + offset, ind.end + offset)
+    return None
+
+
+if not Span.has_extension("indicator"):
+    Span.set_extension("indicator", getter=_span_indicator)
+
+
+class IndicatorFinder:
+    """Puts :func:`find_indicators` results into ``doc.spans[spans_key]``."""
+
+    def __init__(self, nlp: Language, name: str, spans_key: str):
+        self.name = name
+        self.spans_key = spans_key
+        load_tlds()  # fail at pipeline build, not on the first document
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = []
+        for ind in find_indicators(doc.text):
+            span = doc.char_span(
+                ind.start, ind.end, label=ind.type, kb_id=ind.value, alignment_mode="expand"
+            )
+            if span is not None:
+                spans.append(span)
+        doc.spans[self.spans_key] = spans
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        for doc in docs:
+            yield self(doc)
+
+
+@Language.factory("briefings_indicators", default_config={"spans_key": "indicators"})
+def make_indicator_finder(nlp: Language, name: str, spans_key: str) -> IndicatorFinder:
+    """Factory: results go to ``doc.spans[spans_key]``."""
+    return IndicatorFinder(nlp, name, spans_key)
