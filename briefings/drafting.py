@@ -194,7 +194,12 @@ class Renderer:
         for reason in lead.analysis.reasons if lead.analysis else []:
             label = self.labels(reason["concept"]) if reason.get("concept") else None
             reasons.append({**reason, "label": label})
-        advice = next((self.advice[t] for t in threats if t in self.advice), self.advice["default"])
+        # The most severe threat (the one the priority counted) speaks first.
+        severest = [
+            r["concept"] for r in reasons if r.get("factor") == "threat" and r.get("concept")
+        ]
+        ordered = severest + [t for t in threats if t not in severest]
+        advice = next((self.advice[t] for t in ordered if t in self.advice), self.advice["default"])
         links = [
             {
                 "title": i.title,

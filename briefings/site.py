@@ -245,7 +245,7 @@ class SiteBuilder:
             "kind": "briefing",
             "id": pub.id,
             "title": pub.title,
-            "html": "" if withdrawn else self.renderer.render(pub.body),
+            "html": "" if withdrawn else self.renderer.render(_without_title(pub.body, pub.title)),
             "date": i18n.format_date(pub.published, pub.lang),
             "datetime": pub.published.isoformat(),
             "updated": i18n.format_date(pub.updated, pub.lang),
@@ -461,6 +461,14 @@ class SiteBuilder:
             lines.append("</url>")
         lines.append("</urlset>")
         return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _without_title(body: str, title: str) -> str:
+    """The body without a leading "# title" heading: the page shows the title itself."""
+    first, _, rest = body.lstrip().partition("\n")
+    if first.startswith("# ") and first[2:].strip().replace("\\", "") == title.strip():
+        return rest.lstrip("\n")
+    return body
 
 
 def _summary_of(pub: Publication) -> str:

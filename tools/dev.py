@@ -119,7 +119,9 @@ def test(pytest_args: list[str]) -> int:
     if run(python, "-m", "ruff", "format", "--check", ".") != 0:
         return 1
     say("pytest")
-    return run(python, "-m", "pytest", *pytest_args)
+    # Two workers: CI machines have two cores; files stay whole per worker (flow tests
+    # share one Prefect harness per file).
+    return run(python, "-m", "pytest", "-n", "2", "--dist", "loadfile", *pytest_args)
 
 
 def main(argv: list[str]) -> int:
