@@ -41,8 +41,10 @@ _HTML_BLOCK = re.compile(
     r"^ {0,3}<(?:[A-Za-z][A-Za-z0-9-]*(?:[\s/>]|$)|/[A-Za-z]|!--|\?|![A-Z]|!\[CDATA\[)"
 )
 _AUTOLINK_START = re.compile(r"^ {0,3}<(?:[A-Za-z][A-Za-z0-9+.-]{1,31}:|[^\s<>@]+@)")
-_TABLE_DELIMITER = re.compile(r"^[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?[ \t]*)?$|"
-                              r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*$")
+_TABLE_DELIMITER = re.compile(
+    r"^[ \t]*\|?(?:[ \t]*:?-+:?[ \t]*\|)+(?:[ \t]*:?-+:?[ \t]*)?$|"
+    r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)+\|?[ \t]*$"
+)
 _HARD_BREAK = re.compile(r"(?: {2,}|\\)$")
 
 
@@ -178,7 +180,11 @@ def _cell_ranges(line: str, start: int) -> list[tuple[int, int]]:
         i += 1
     bounds.append((pos, len(line)))
     # A leading or trailing pipe leaves an empty edge cell that is not a cell.
-    if bounds and not line[bounds[0][0] : bounds[0][1]].strip() and "|" in line[start:].lstrip()[:1]:
+    if (
+        bounds
+        and not line[bounds[0][0] : bounds[0][1]].strip()
+        and "|" in line[start:].lstrip()[:1]
+    ):
         bounds = bounds[1:]
     if bounds and not line[bounds[-1][0] : bounds[-1][1]].strip() and line.rstrip().endswith("|"):
         bounds = bounds[:-1]
@@ -242,15 +248,15 @@ class _Scanner:
                     self._add("cell", number, start, end)
                 return
             self.table = False
-        if m := _FENCE_OPEN.match(inner):
-            if m.group(1)[0] != "`" or "`" not in m.group(2):
-                self.fence = (m.group(1)[0], len(m.group(1)))
-                self.open = None
-                return
+        m = _FENCE_OPEN.match(inner)
+        if m and (m.group(1)[0] != "`" or "`" not in m.group(2)):
+            self.fence = (m.group(1)[0], len(m.group(1)))
+            self.open = None
+            return
         width = _indent(inner)
+        leaves_list = not _ITEM.match(inner) and not _DEFINITION.match(inner)
         if self.list_indent is not None and blank_before and width < self.list_indent:
-            if not _ITEM.match(inner) and not _DEFINITION.match(inner):
-                self.list_indent = None
+            self.list_indent = None if leaves_list else self.list_indent
         code_at = 4 if self.list_indent is None else self.list_indent + 4
         if width >= code_at and (self.open is None or blank_before):
             self.open = None  # indented code
@@ -268,11 +274,7 @@ class _Scanner:
             self._add("heading", number, q + m.end(), q + m.end() + len(content))
             self.open = None
             return
-        if (
-            self.open is None
-            and _HTML_BLOCK.match(inner)
-            and not _AUTOLINK_START.match(inner)
-        ):
+        if self.open is None and _HTML_BLOCK.match(inner) and not _AUTOLINK_START.match(inner):
             self.html = True
             return
         if _LINK_DEF.match(inner) or _ABBR_DEF.match(inner) or _ATTR_LINE.match(inner):

@@ -10,6 +10,7 @@ digits and punctuation) is not translated.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -209,4 +210,4 @@ def _spread(words: list[str], widths: list[int]) -> list[str]:
             running += lengths[index] if index < len(lengths) else 0
         breaks.append(best)
     bounds = [0, *breaks, len(words)]
-    return [" ".join(words[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [" ".join(words[a:b]) for a, b in itertools.pairwise(bounds)]

@@ -1,0 +1,1 @@
+"""Developer tools: tools/dev.py (set-up, demo, tests) and the Argos package build."""
