@@ -8,6 +8,7 @@ run Prefect flows import ``flows`` lazily, so the library never does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -744,50 +745,108 @@ def run(
     no_publish: Annotated[
         bool, typer.Option("--no-publish", help="Stop before publishing.")
     ] = False,
+    stage: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--stage", help="Only this stage (repeatable): ingest, tag, draft, translate, publish."
+        ),
+    ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            help="Seconds to wait for another run of this workspace to end (default: skip at once).",
+        ),
+    ] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Ingest, tag, draft, translate and publish (flow run-pipeline); never approves."""
     state: State = ctx.obj
     workspace = state.workspace()
-    from flows.pipeline import run_pipeline
+    from flows.pipeline import requested_stages, run_pipeline
     from flows.settings import quiet_prefect_console
 
+    requested_stages(stage or None)  # an unknown stage fails here, before any work
     quiet_prefect_console(state.verbose)
-    with err.status("Running the pipeline"):
-        report = run_pipeline(workspace, publish=not no_publish)
+    with _stage_progress(disable=as_json) as listener, progress.listening(listener):
+        report = run_pipeline(workspace, publish=not no_publish, stages=stage or None, wait=wait)
     if as_json:
         _print_json(report.to_json())
     else:
-        _print_pipeline(report)
-    if report.failed:
+        _print_pipeline(report, verbose=state.verbose)
+    if report.status == "failed":
         raise typer.Exit(1)
 
 
-def _print_pipeline(report) -> None:
-    for name, stage in report.stages.items():
-        data = stage.to_json() if hasattr(stage, "to_json") else stage
-        out.print(f"[bold]{name}[/]: {escape(_stage_line(name, data))}")
-    for note in report.skipped:
-        out.print(f"[dim]skipped {escape(note)}[/]")
+class _stage_progress(_source_progress):
+    """One bar per stage: sources while ingesting, items while tagging, a timer otherwise."""
+
+    def __enter__(self):
+        self.bar.__enter__()
+        tasks: dict[str, Any] = {}
+        current: list[str] = []
+
+        def listener(event: str, data: dict[str, Any]) -> None:
+            if event == "stages":
+                for name in data["names"]:
+                    tasks[name] = self.bar.add_task(f"{name}: waiting", total=None, start=False)
+            elif event == "stage-start" and data["stage"] in tasks:
+                current[:] = [data["stage"]]
+                self.bar.start_task(tasks[data["stage"]])
+                self.bar.update(tasks[data["stage"]], description=f"{data['stage']}: running")
+            elif event == "stage-done" and data["result"].name in tasks:
+                result = data["result"]
+                done = f"{result.name}: {result.status} ({result.seconds:.1f} s)"
+                self.bar.update(tasks[result.name], description=done, total=1, completed=1)
+            elif current and event in ("sources", "items"):
+                self.bar.update(tasks[current[0]], total=data["total"])
+            elif current and event == "source-done":
+                self.bar.update(tasks[current[0]], advance=1)
+            elif current and event == "items-tagged":
+                self.bar.update(tasks[current[0]], advance=data["count"])
+
+        return listener
+
+
+_STATUS_STYLES = {
+    "ok": "green", "partial": "yellow", "skipped": "dim", "failed": "bold red", "not-run": "dim",
+}  # fmt: skip
+
+
+def _print_pipeline(report, verbose: bool = False) -> None:
+    if report.busy:
+        err.print(
+            f"[yellow]{escape(report.busy[0].upper() + report.busy[1:])}.[/] "
+            "Use --wait SECONDS to wait for it instead."
+        )
+        return
+    table = Table("stage", "status", "time", "what happened", title="Pipeline")
+    for result in report.results:
+        style = _STATUS_STYLES.get(result.status, "")
+        if result.status in ("ok", "partial"):
+            counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.counts.items() if v)
+            what = counts or "nothing new"
+            if result.problems:
+                what += f"; {len(result.problems)} problem(s)"
+        elif result.status == "failed":
+            what = result.error or ""
+        else:
+            what = result.reason or ""
+        seconds = f"{result.seconds:.1f} s" if result.status != "not-run" else ""
+        table.add_row(result.name, f"[{style}]{result.status}[/]", seconds, escape(what))
+    out.print(table)
+    shown = report.results if verbose else [r for r in report.results if r.name != "publish"]
+    for result in shown:
+        for problem in result.problems[: None if verbose else 5]:
+            err.print(f"[yellow]{result.name}:[/] {escape(problem)}")
     if report.failed:
         err.print(
-            f"[red]Stage {report.failed} failed:[/] {escape(report.error or '')}; later stages did not run."
+            f"[red]Stage {report.failed} failed:[/] {escape(report.error or '')}; the stages "
+            "after it did not run and the published site is unchanged."
+            + ("" if verbose else " Run with --verbose for details.")
         )
-
-
-def _stage_line(name: str, data: dict) -> str:
-    if name == "ingest":
-        t = data["totals"]
-        return (
-            f"{t['sources']} sources ({t['errors']} failed), {t['new']} new, {t['updated']} updated"
-        )
-    if name == "tag":
-        return f"{data['tagged']} items tagged"
-    if name == "draft":
-        return f"{len(data['created'])} new drafts, {len(data['updated'])} updated, {len(data['kept'])} kept"
-    if name == "publish":
-        return ", ".join(f"{a['name']}: {a['briefings']} briefings" for a in data["audiences"])
-    return json.dumps(data, ensure_ascii=False, default=str)[:200]
+    else:
+        out.print(f"Run {report.run_id}: {report.status} in {report.seconds:.1f} s.")
 
 
 DEMO_OFFICERS = ("demo-officer-1", "demo-officer-2")
@@ -881,6 +940,144 @@ def _demo_approve(workspace: Workspace) -> int:
                 workflow.approve(row.id, officer, DEMO_NOTE)
             count += 1
     return count
+
+
+@app.command()
+def runs(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    stats: Annotated[
+        bool, typer.Option("--stats", help="Weekly medians of response times instead.")
+    ] = False,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="Only runs of this kind, e.g. pipeline.")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many runs.")] = 20,
+) -> None:
+    """Past runs: status, duration and what each stage did; --stats for response times."""
+    from briefings import metrics
+    from briefings.store import Store
+
+    workspace = ctx.obj.workspace()
+    store = Store(workspace.database_path)
+    if stats:
+        weeks = metrics.weekly_medians(metrics.collect_briefing_times(store))
+        if as_json:
+            _print_json([week.to_json() for week in weeks])
+            return
+        langs = sorted({lang for week in weeks for lang in week.to_publication})
+        table = Table(
+            "week", "briefings", "to ingestion", "to approval",
+            *(f"to publication ({lang})" for lang in langs),
+            title="Weekly medians, from the first publication by a source",
+        )  # fmt: skip
+        duration = metrics.format_duration
+        for week in weeks:
+            table.add_row(
+                week.week, str(week.briefings), duration(week.to_ingestion),
+                duration(week.to_approval),
+                *(duration(week.to_publication.get(lang)) for lang in langs),
+            )  # fmt: skip
+        out.print(table)
+        if not weeks:
+            out.print("No briefing has items with a publication date yet.")
+        return
+    records = store.list_runs(limit=100_000 if kind else limit)
+    rows = metrics.run_rows(r for r in records if not kind or r["kind"] == kind)[:limit]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("#", "kind", "started", "time", "status", "what happened", title="Runs")
+    for row in rows:
+        style = _STATUS_STYLES.get(row["status"], "")
+        seconds = f"{row['seconds']:.1f} s" if row["seconds"] is not None else ""
+        table.add_row(
+            str(row["id"]), row["kind"], row["started_at"], seconds,
+            f"[{style}]{row['status']}[/]" if style else row["status"], escape(row["line"]),
+        )  # fmt: skip
+    out.print(table)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="At most this many runs at once.")
+    ] = None,
+) -> None:
+    """Run the schedules of [schedules] in briefings.toml as Prefect deployments (Ctrl-C stops)."""
+    workspace = ctx.obj.workspace()
+    from flows.serve import plan_schedules, serve_workspace
+
+    zone = workspace.config.schedules.timezone
+    for planned in plan_schedules(workspace.config.schedules):
+        out.print(f"{planned.name}: {' then '.join(planned.stages)} at '{planned.cron}' ({zone})")
+
+    def started(url: str) -> None:
+        out.print(f"Started a Prefect server for the schedules; its UI: {url.removesuffix('/api')}")
+
+    serve_workspace(workspace, limit=limit, on_server=started)
+
+
+# -- review web page ---------------------------------------------------------------------
+
+
+@app.command("review-ui")
+def review_ui(
+    ctx: typer.Context,
+    port: Annotated[
+        int, typer.Option("--port", "-p", help="Port on 127.0.0.1 (0 picks a free one).")
+    ] = 8001,
+) -> None:
+    """Serve the review web page for officers and linguists on 127.0.0.1 (Ctrl-C to stop)."""
+    from briefings.officers import PasswordFile, passwords_path
+    from briefings.web import serve
+
+    workspace = ctx.obj.workspace()
+    if not workspace.config.officers:
+        raise ConfigError("No [[officers]] in briefings.toml: nobody could sign in")
+    if not PasswordFile(passwords_path(workspace)).names():
+        err.print(
+            "[yellow]warning:[/] no officer has a password yet: briefings officers passwd NAME"
+        )
+
+    def announce(url: str) -> None:
+        out.print(f"Review page on {url} (Ctrl-C to stop)")
+
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(workspace, port=port, announce=announce)
+
+
+officers_app = typer.Typer(help="Officers' sign-in to the review web page.", no_args_is_help=True)
+app.add_typer(officers_app, name="officers")
+
+
+@officers_app.command("passwd")
+def officers_passwd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Officer name from briefings.toml.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the password from standard input (one line)."),
+    ] = False,
+) -> None:
+    """Set an officer's password for the review web page (an Argon2id hash in state/officers.json)."""
+    import getpass
+
+    from briefings.officers import PasswordFile, check_password_quality, passwords_path
+
+    workspace = ctx.obj.workspace()
+    workspace.config.officer(name)  # only officers of briefings.toml get a password
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"New password for {name}: ")
+        check_password_quality(name, password)
+        if getpass.getpass("Once more: ") != password:
+            raise ConfigError("The two passwords differ; nothing was changed")
+    path = passwords_path(workspace)
+    PasswordFile(path).set(name, password)
+    out.print(f"Password of {name} set in {path}; their open sessions end.")
 
 
 # -- entry point ------------------------------------------------------------------------

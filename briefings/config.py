@@ -190,6 +190,17 @@ class PolicySettings(_Section):
         2, ge=1, le=10, description="Distinct officers needed to approve."
     )
     four_eyes: bool = Field(True, description="Whoever last edited a briefing cannot approve it.")
+    web_max_tlp: dict[Literal["officer", "linguist", "admin"], TLP] = Field(
+        default_factory=lambda: {"officer": TLP.AMBER, "linguist": TLP.GREEN, "admin": TLP.RED},
+        description="Most restricted TLP label each role may see in the review web page; "
+        "a person with several roles gets the widest.",
+    )
+
+    @field_validator("web_max_tlp", mode="before")
+    @classmethod
+    def _web_max_tlp(cls, value: Any) -> Any:
+        return {k: TLP.parse(v) for k, v in value.items()} if isinstance(value, dict) else value
+
     translation_approvals_required: int = Field(
         1, ge=1, le=10, description="Linguists needed to mark a translation reviewed."
     )
@@ -272,6 +283,66 @@ class AudienceConfig(_Section):
         return value
 
 
+class OrchestrationSettings(_Section):
+    task_runner: Literal["threads", "dask"] = Field(
+        "threads",
+        description='How ingestion and tagging tasks run: "threads" in the flow\'s own process, '
+        'or "dask" (needs prefect-dask).',
+    )
+    dask_address: str = Field(
+        "",
+        description='Dask scheduler to send tasks to, e.g. "tcp://10.0.0.5:8786"; empty starts '
+        "a local cluster for each flow run (threads, or processes when PREFECT_API_URL is set).",
+    )
+    workers: int = Field(2, ge=1, le=256, description="Workers of the local Dask cluster.")
+
+
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?#-]+$")
+
+
+def _check_cron(value: str) -> str:
+    fields = value.split()
+    if fields and (len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields)):
+        raise ValueError(f"{value!r} is not a cron expression of five fields, e.g. '*/30 * * * *'")
+    return " ".join(fields)
+
+
+class ScheduleSettings(_Section):
+    timezone: str = Field(
+        "UTC", description="IANA time zone the cron expressions are read in, e.g. Europe/Brussels."
+    )
+    ingest: str = Field(
+        "*/30 * * * *",
+        description="Cron of ingesting, then tagging (unless tag has its own); empty turns it off.",
+    )
+    tag: str = Field(
+        "", description="Cron of tagging on its own; empty: tagging follows each ingestion."
+    )
+    draft: str = Field("0 * * * *", description="Cron of drafting; empty turns it off.")
+    translate: str = Field(
+        "15 * * * *", description="Cron of translating approved briefings; empty turns it off."
+    )
+    publish: str = Field("30 * * * *", description="Cron of publishing; empty turns it off.")
+
+    @field_validator("ingest", "tag", "draft", "translate", "publish")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        return _check_cron(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone such as UTC or Europe/Brussels"
+            ) from None
+        return value
+
+
 class Config(_Section):
     """The whole of ``briefings.toml``."""
 
@@ -304,6 +375,14 @@ class Config(_Section):
     )
     audiences: list[AudienceConfig] = Field(
         default_factory=list, description="Who gets which output."
+    )
+    orchestration: OrchestrationSettings = Field(
+        default_factory=OrchestrationSettings,
+        description="Task runners: threads (default) or Dask.",
+    )
+    schedules: ScheduleSettings = Field(
+        default_factory=ScheduleSettings,
+        description="When `briefings serve` runs each stage (cron, in timezone).",
     )
 
     def source(self, source_id: str) -> SourceConfig:

@@ -940,6 +940,32 @@ class Store:
             for row in rows
         ]
 
+    # -- response times -----------------------------------------------------------------
+
+    def briefing_item_times(
+        self, briefing_ids: list[str]
+    ) -> dict[str, tuple[datetime | None, datetime | None]]:
+        """Per briefing: the earliest source publication of its items and when the first of
+        them was stored, as ``(first_published, first_ingested)``."""
+        out: dict[str, tuple[datetime | None, datetime | None]] = {}
+        conn = self._connect()
+        for start in range(0, len(briefing_ids), 500):
+            chunk = briefing_ids[start : start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = conn.execute(
+                "SELECT bi.briefing_id AS briefing_id, MIN(r.published) AS first_published,"
+                " MIN(i.created_at) AS first_ingested FROM briefing_items bi"
+                " JOIN items i ON i.id = bi.item_id JOIN item_revisions r ON r.item_id = i.id"
+                f" WHERE bi.briefing_id IN ({marks}) GROUP BY bi.briefing_id",
+                chunk,
+            )
+            for row in rows:
+                out[row["briefing_id"]] = (
+                    _from_iso(row["first_published"]),
+                    _from_iso(row["first_ingested"]),
+                )
+        return out
+
     # -- translation memory -------------------------------------------------------------
 
     def memory_lookup(

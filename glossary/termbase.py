@@ -142,8 +142,10 @@ def _construct_map(loader: _MarkedLoader, node: yaml.MappingNode) -> _Map:
             hash(key)
         except TypeError:
             raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark,
-                "found an unhashable key", key_node.start_mark,
+                "while constructing a mapping",
+                node.start_mark,
+                "found an unhashable key",
+                key_node.start_mark,
             ) from None
         line = key_node.start_mark.line + 1
         if key in result:
@@ -370,9 +372,7 @@ def _sources(paths: PathsArg) -> list[_Source]:
 # --------------------------------------------------------------------------
 
 
-def _parse_source(
-    source: _Source, findings: _Findings
-) -> tuple[bytes | None, _Seq | list]:
+def _parse_source(source: _Source, findings: _Findings) -> tuple[bytes | None, _Seq | list]:
     """Read one file; return its bytes and its list of raw concepts."""
     try:
         data = source.read()
@@ -386,7 +386,7 @@ def _parse_source(
         findings.error(source.display, line, None, "not valid UTF-8; save the file as UTF-8")
         return data, []
     try:
-        document = yaml.load(text, Loader=_MarkedLoader)  # noqa: S506 - a SafeLoader subclass
+        document = yaml.load(text, Loader=_MarkedLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -401,7 +401,9 @@ def _parse_source(
         return data, []
     if not isinstance(document, _Map) or "concepts" not in document:
         findings.error(
-            source.display, _line(document) or 1, None,
+            source.display,
+            _line(document) or 1,
+            None,
             "the file must be a mapping with a 'concepts:' list",
         )
         return data, []
@@ -410,15 +412,23 @@ def _parse_source(
     if concepts is None:
         return data, []
     if not isinstance(concepts, _Seq):
-        findings.error(source.display, _line(document, "concepts"), None,
-                       "'concepts' must be a list of concepts")
+        findings.error(
+            source.display,
+            _line(document, "concepts"),
+            None,
+            "'concepts' must be a list of concepts",
+        )
         return data, []
     return data, concepts
 
 
 def _check_keys(
-    mapping: _Map, allowed: set[str], file: str, concept_id: str | None,
-    findings: _Findings, what: str,
+    mapping: _Map,
+    allowed: set[str],
+    file: str,
+    concept_id: str | None,
+    findings: _Findings,
+    what: str,
 ) -> None:
     for key, line in mapping.duplicates:
         if key == "preferred":
@@ -428,7 +438,9 @@ def _check_keys(
     for key in mapping:
         if key not in allowed:
             findings.error(
-                file, mapping.key_lines.get(key), concept_id,
+                file,
+                mapping.key_lines.get(key),
+                concept_id,
                 f"unknown {what} {key!r} (allowed: {', '.join(sorted(allowed))})",
             )
 
@@ -440,8 +452,13 @@ def _text(value: Any) -> str | None:
 
 
 def _build_term(
-    raw: Any, line: int | None, lang: str, concept_id: str, preferred: bool,
-    file: str, findings: _Findings,
+    raw: Any,
+    line: int | None,
+    lang: str,
+    concept_id: str,
+    preferred: bool,
+    file: str,
+    findings: _Findings,
 ) -> Term | None:
     """Build one term from a plain string or a ``{term: ..., status: ...}`` mapping."""
     fields: dict[str, Any] = {}
@@ -456,61 +473,95 @@ def _build_term(
         findings.error(file, line, concept_id, f"empty or non-text term in {lang!r}")
         return None
     if text_value != text_value.strip() or "\n" in text_value or "  " in text_value:
-        findings.error(file, line, concept_id,
-                       f"term {text_value!r} has stray spaces or a line break")
+        findings.error(
+            file, line, concept_id, f"term {text_value!r} has stray spaces or a line break"
+        )
         text_value = " ".join(text_value.split())
     status = fields.get("status", "proposed")
     if status not in STATUSES:
         findings.error(
-            file, _line(raw, "status", line), concept_id,
+            file,
+            _line(raw, "status", line),
+            concept_id,
             f"unknown status {status!r} for {text_value!r} (allowed: {', '.join(STATUSES)})",
         )
         status = "proposed"
     if preferred and status == "deprecated":
-        findings.error(file, line, concept_id,
-                       f"the preferred term {text_value!r} cannot be deprecated")
+        findings.error(
+            file, line, concept_id, f"the preferred term {text_value!r} cannot be deprecated"
+        )
     ref = fields.get("ref")
     if status == "reviewed" and not _text(ref):
-        findings.warning(file, line, concept_id,
-                         f"{text_value!r} is 'reviewed' but names no 'ref' (its published source)")
+        findings.warning(
+            file,
+            line,
+            concept_id,
+            f"{text_value!r} is 'reviewed' but names no 'ref' (its published source)",
+        )
     case_sensitive = fields.get("case_sensitive", False)
     if not isinstance(case_sensitive, bool):
-        findings.error(file, _line(raw, "case_sensitive", line), concept_id,
-                       "'case_sensitive' must be true or false")
+        findings.error(
+            file,
+            _line(raw, "case_sensitive", line),
+            concept_id,
+            "'case_sensitive' must be true or false",
+        )
         case_sensitive = False
     return Term(
-        text=text_value, lang=lang, concept_id=concept_id, preferred=preferred,
-        status=status, ref=_text(ref), note=_text(fields.get("note")),
-        case_sensitive=case_sensitive, line=line,
+        text=text_value,
+        lang=lang,
+        concept_id=concept_id,
+        preferred=preferred,
+        status=status,
+        ref=_text(ref),
+        note=_text(fields.get("note")),
+        case_sensitive=case_sensitive,
+        line=line,
     )
 
 
 def _build_terms(
-    raw_terms: Any, line: int | None, concept_id: str, file: str, findings: _Findings,
+    raw_terms: Any,
+    line: int | None,
+    concept_id: str,
+    file: str,
+    findings: _Findings,
 ) -> list[Term]:
     if not isinstance(raw_terms, _Map) or not raw_terms:
-        findings.error(file, line, concept_id,
-                       "'terms' must map language codes to {preferred, variants}")
+        findings.error(
+            file, line, concept_id, "'terms' must map language codes to {preferred, variants}"
+        )
         return []
     _check_keys(raw_terms, set(raw_terms), file, concept_id, findings, "language")
     terms: list[Term] = []
     for lang, block in raw_terms.items():
         block_line = _line(raw_terms, lang)
         if not isinstance(lang, str) or not (lang == NEUTRAL or _LANG_RE.match(lang)):
-            findings.error(file, raw_terms.key_lines.get(lang), concept_id,
-                           f"malformed language code {lang!r} (use BCP 47, e.g. 'fr', or '*')")
+            findings.error(
+                file,
+                raw_terms.key_lines.get(lang),
+                concept_id,
+                f"malformed language code {lang!r} (use BCP 47, e.g. 'fr', or '*')",
+            )
             continue
         if not isinstance(block, _Map):
-            findings.error(file, block_line, concept_id,
-                           f"terms for {lang!r} must be a mapping with 'preferred' and 'variants'")
+            findings.error(
+                file,
+                block_line,
+                concept_id,
+                f"terms for {lang!r} must be a mapping with 'preferred' and 'variants'",
+            )
             continue
         _check_keys(block, _BLOCK_KEYS, file, concept_id, findings, f"key in {lang!r}")
         preferred = block.get("preferred")
         if isinstance(preferred, _Seq):
             if len(preferred) > 1:
-                findings.error(file, _line(block, "preferred"), concept_id,
-                               f"more than one preferred term in {lang!r}; move the others "
-                               "to 'variants'")
+                findings.error(
+                    file,
+                    _line(block, "preferred"),
+                    concept_id,
+                    f"more than one preferred term in {lang!r}; move the others to 'variants'",
+                )
             candidates = [(p, preferred.item_lines[i]) for i, p in enumerate(preferred)][:1]
         elif preferred is None:
             findings.error(file, block_line, concept_id, f"no preferred term in {lang!r}")
@@ -525,12 +576,14 @@ def _build_terms(
         if variants is None:
             variants = []
         if not isinstance(variants, _Seq | list):
-            findings.error(file, _line(block, "variants"), concept_id,
-                           f"'variants' in {lang!r} must be a list")
+            findings.error(
+                file, _line(block, "variants"), concept_id, f"'variants' in {lang!r} must be a list"
+            )
             continue
         for i, raw in enumerate(variants):
-            term = _build_term(raw, _line(variants, i, block_line), lang, concept_id, False,
-                               file, findings)
+            term = _build_term(
+                raw, _line(variants, i, block_line), lang, concept_id, False, file, findings
+            )
             if term:
                 terms.append(term)
     return terms
@@ -550,29 +603,48 @@ def _build_concept(raw: Any, line: int | None, file: str, findings: _Findings) -
     match = _ID_RE.match(concept_id) if concept_id else None
     if "id" in raw and not match:
         findings.error(
-            file, _line(raw, "id"), concept_id,
+            file,
+            _line(raw, "id"),
+            concept_id,
             f"malformed id {raw_id!r}: write 'category.slug' in lower case, digits and "
             "single hyphens (e.g. 'threat.ransomware')",
         )
     if "category" in raw and category not in CATEGORIES:
-        findings.error(file, _line(raw, "category"), concept_id,
-                       f"unknown category {category!r} (allowed: {', '.join(CATEGORIES)})")
+        findings.error(
+            file,
+            _line(raw, "category"),
+            concept_id,
+            f"unknown category {category!r} (allowed: {', '.join(CATEGORIES)})",
+        )
     elif match and category and match["category"] != category:
-        findings.error(file, _line(raw, "id"), concept_id,
-                       f"id {concept_id!r} does not start with its category {category!r}")
+        findings.error(
+            file,
+            _line(raw, "id"),
+            concept_id,
+            f"id {concept_id!r} does not start with its category {category!r}",
+        )
     definition = raw.get("definition")
     if "definition" in raw and not _text(definition):
-        findings.error(file, _line(raw, "definition"), concept_id,
-                       "the definition must be a sentence of text")
+        findings.error(
+            file, _line(raw, "definition"), concept_id, "the definition must be a sentence of text"
+        )
     source = raw.get("source")
     if "source" in raw and not _text(source):
         findings.error(file, _line(raw, "source"), concept_id, "the source must be text")
     elif category == "tactic" and not _DISARM_RE.search(str(source)):
-        findings.error(file, _line(raw, "source"), concept_id,
-                       "a tactic's source must name its DISARM technique id (e.g. T0086.002)")
+        findings.error(
+            file,
+            _line(raw, "source"),
+            concept_id,
+            "a tactic's source must name its DISARM technique id (e.g. T0086.002)",
+        )
     elif category == "actor" and not _ATTACK_GROUP_RE.search(str(source)):
-        findings.error(file, _line(raw, "source"), concept_id,
-                       "an actor's source must name its ATT&CK group id (e.g. G0007)")
+        findings.error(
+            file,
+            _line(raw, "source"),
+            concept_id,
+            "an actor's source must name its ATT&CK group id (e.g. G0007)",
+        )
 
     flags = raw.get("flags") or []
     if not isinstance(flags, list):
@@ -580,8 +652,12 @@ def _build_concept(raw: Any, line: int | None, file: str, findings: _Findings) -
         flags = []
     for i, flag in enumerate(flags):
         if flag not in FLAGS:
-            findings.error(file, _line(flags, i, _line(raw, "flags")), concept_id,
-                           f"unknown flag {flag!r} (allowed: {', '.join(FLAGS)})")
+            findings.error(
+                file,
+                _line(flags, i, _line(raw, "flags")),
+                concept_id,
+                f"unknown flag {flag!r} (allowed: {', '.join(FLAGS)})",
+            )
     if category == "actor" and "dnt" not in flags:
         findings.error(file, raw.line, concept_id, "an actor is a name: flag it 'dnt'")
 
@@ -591,15 +667,24 @@ def _build_concept(raw: Any, line: int | None, file: str, findings: _Findings) -
         scales[scale] = None
         if value is None:
             if category == owner:
-                findings.warning(file, raw.line, concept_id,
-                                 f"no {scale} (1-5): the civilian-impact priority will ignore it")
+                findings.warning(
+                    file,
+                    raw.line,
+                    concept_id,
+                    f"no {scale} (1-5): the civilian-impact priority will ignore it",
+                )
             continue
         if category != owner:
-            findings.error(file, _line(raw, scale), concept_id,
-                           f"{scale!r} applies to {owner} concepts only")
+            findings.error(
+                file, _line(raw, scale), concept_id, f"{scale!r} applies to {owner} concepts only"
+            )
         elif isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
-            findings.error(file, _line(raw, scale), concept_id,
-                           f"{scale} must be a whole number from 1 to 5, not {value!r}")
+            findings.error(
+                file,
+                _line(raw, scale),
+                concept_id,
+                f"{scale} must be a whole number from 1 to 5, not {value!r}",
+            )
         else:
             scales[scale] = value
 
@@ -612,11 +697,18 @@ def _build_concept(raw: Any, line: int | None, file: str, findings: _Findings) -
     if not concept_id:
         return None
     return Concept(
-        id=concept_id, category=str(category), definition=_text(definition) or "",
-        source=_text(source) or "", terms=tuple(terms),
+        id=concept_id,
+        category=str(category),
+        definition=_text(definition) or "",
+        source=_text(source) or "",
+        terms=tuple(terms),
         flags=tuple(f for f in flags if isinstance(f, str)),
-        severity=scales["severity"], essentialness=scales["essentialness"],
-        notes=_text(raw.get("notes")), related=tuple(related), file=file, line=raw.line,
+        severity=scales["severity"],
+        essentialness=scales["essentialness"],
+        notes=_text(raw.get("notes")),
+        related=tuple(related),
+        file=file,
+        line=raw.line,
     )
 
 
@@ -628,29 +720,45 @@ def _check_glossary_wide(
     for concept in concepts:
         first = seen_ids.get(concept.id)
         if first:
-            findings.error(concept.file, concept.line, concept.id,
-                           f"duplicate id, first defined at {first.file}:{first.line}")
+            findings.error(
+                concept.file,
+                concept.line,
+                concept.id,
+                f"duplicate id, first defined at {first.file}:{first.line}",
+            )
         else:
             seen_ids[concept.id] = concept
 
     for concept in concepts:
         for other in concept.related:
             if other not in seen_ids:
-                findings.error(concept.file, concept.line, concept.id,
-                               f"'related' names unknown concept {other!r}")
+                findings.error(
+                    concept.file,
+                    concept.line,
+                    concept.id,
+                    f"'related' names unknown concept {other!r}",
+                )
         present = set(concept.languages)
         for lang in languages:
             if lang not in present and NEUTRAL not in present:
-                findings.error(concept.file, concept.line, concept.id,
-                               f"no preferred term in {lang!r}")
+                findings.error(
+                    concept.file, concept.line, concept.id, f"no preferred term in {lang!r}"
+                )
         english = concept.preferred_term("en")
         for term in concept.terms:
-            if (term.preferred and english and term.lang not in ("en", NEUTRAL)
-                    and not concept.is_dnt
-                    and term.text.casefold() == english.text.casefold()):
-                findings.warning(concept.file, term.line, concept.id,
-                                 f"the preferred term in {term.lang!r} is the English one; "
-                                 "is it translated?")
+            if (
+                term.preferred
+                and english
+                and term.lang not in ("en", NEUTRAL)
+                and not concept.is_dnt
+                and term.text.casefold() == english.text.casefold()
+            ):
+                findings.warning(
+                    concept.file,
+                    term.line,
+                    concept.id,
+                    f"the preferred term in {term.lang!r} is the English one; is it translated?",
+                )
 
     # One written form must lead to one concept per language. A neutral term
     # competes in every language, so it is indexed once and checked against all.
@@ -664,13 +772,19 @@ def _check_glossary_wide(
         if first is None:
             owners[key] = term
         elif first.concept_id == term.concept_id:
-            findings.warning(files[term.concept_id], term.line, term.concept_id,
-                             f"{term.text!r} is listed twice in {term.lang!r}")
+            findings.warning(
+                files[term.concept_id],
+                term.line,
+                term.concept_id,
+                f"{term.text!r} is listed twice in {term.lang!r}",
+            )
         else:
             where = f"{files[first.concept_id]}:{first.line}"
             lang = "every language" if NEUTRAL in (first.lang, term.lang) else repr(term.lang)
             findings.error(
-                files[term.concept_id], term.line, term.concept_id,
+                files[term.concept_id],
+                term.line,
+                term.concept_id,
                 f"term {term.text!r} in {lang} already belongs to {first.concept_id} "
                 f"({where}: {first.text!r})",
             )
@@ -687,7 +801,9 @@ def _check_glossary_wide(
             if neutral_owner and neutral_owner.concept_id != term.concept_id:
                 where = f"{files[neutral_owner.concept_id]}:{neutral_owner.line}"
                 findings.error(
-                    files[term.concept_id], term.line, term.concept_id,
+                    files[term.concept_id],
+                    term.line,
+                    term.concept_id,
                     f"term {term.text!r} in {term.lang!r} is already the name of "
                     f"{neutral_owner.concept_id} in every language ({where})",
                 )
@@ -695,7 +811,9 @@ def _check_glossary_wide(
             claim(term.lang, term)
 
 
-def _read(paths: PathsArg, languages: Iterable[str]) -> tuple[list[Concept], _Findings, str, list[str]]:
+def _read(
+    paths: PathsArg, languages: Iterable[str]
+) -> tuple[list[Concept], _Findings, str, list[str]]:
     findings = _Findings()
     concepts: list[Concept] = []
     digest = hashlib.sha256()
@@ -728,9 +846,7 @@ def check_glossary(
     return list(_read(paths, languages)[1])
 
 
-def load_glossary(
-    paths: PathsArg = None, languages: Iterable[str] = DEFAULT_LANGUAGES
-) -> Glossary:
+def load_glossary(paths: PathsArg = None, languages: Iterable[str] = DEFAULT_LANGUAGES) -> Glossary:
     """Load and validate the termbase; raise GlossaryError listing every error.
 
     Warnings do not stop loading; they are logged. ``version`` is a short hash
@@ -741,13 +857,13 @@ def load_glossary(
     if errors:
         listing = "\n".join(f"  {f}" for f in errors)
         raise GlossaryError(
-            f"The glossary has {len(errors)} error(s); fix them and run the check again:\n"
-            f"{listing}"
+            f"The glossary has {len(errors)} error(s); fix them and run the check again:\n{listing}"
         )
     for finding in findings:
         logger.warning("%s", finding)
-    logger.info("Loaded glossary %s: %d concepts from %d file(s)",
-                version, len(concepts), len(shown))
+    logger.info(
+        "Loaded glossary %s: %d concepts from %d file(s)", version, len(concepts), len(shown)
+    )
     return Glossary(concepts, version, shown)
 
 
@@ -832,8 +948,9 @@ def export_tbx(
             for term in terms:
                 term_sec = ET.SubElement(lang_sec, q + "termSec")
                 ET.SubElement(term_sec, q + "term").text = term.text
-                ET.SubElement(term_sec, q + "termNote",
-                              {"type": "administrativeStatus"}).text = _admin_status(term)
+                ET.SubElement(
+                    term_sec, q + "termNote", {"type": "administrativeStatus"}
+                ).text = _admin_status(term)
                 status = f"status: {term.status}"
                 if term.ref:
                     status += f"; ref: {term.ref}"
@@ -853,9 +970,16 @@ def export_csv(glossary: Glossary, out: str | os.PathLike | IO) -> None:
     writer.writerow(CSV_COLUMNS)
     for concept in glossary.concepts:
         for term in concept.terms:
-            writer.writerow([
-                concept.id, concept.category, term.lang, term.text,
-                "true" if term.preferred else "false", term.status,
-                "|".join(concept.flags), concept.source,
-            ])
+            writer.writerow(
+                [
+                    concept.id,
+                    concept.category,
+                    term.lang,
+                    term.text,
+                    "true" if term.preferred else "false",
+                    term.status,
+                    "|".join(concept.flags),
+                    concept.source,
+                ]
+            )
     _write(out, buffer.getvalue().encode("utf-8"))

@@ -97,7 +97,9 @@ def ensure_system_packages() -> None:
     if not missing:
         return
     if shutil.which("apt-get") is None or os.geteuid() != 0:
-        say(f"Not installing {', '.join(missing)} (needs apt-get as root); their tests will report it")
+        say(
+            f"Not installing {', '.join(missing)} (needs apt-get as root); their tests will report it"
+        )
         return
     say(f"Installing Debian packages: {', '.join(missing)}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
