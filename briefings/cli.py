@@ -509,9 +509,20 @@ def approve(
     note: Annotated[
         str | None, typer.Option("--note", help="A note kept with the approval.")
     ] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="Approve its translation into this language.")
+    ] = None,
 ) -> None:
-    """Approve the briefing's exact current bytes (the only way anything is approved)."""
-    record = _workflow(ctx).approve(briefing_id, officer, note)
+    """Approve the exact current bytes of a briefing, or of its translation with --lang."""
+    workflow = _workflow(ctx)
+    if lang and lang != workflow.record(briefing_id).lang:
+        from briefings.translation.review import approve_translation
+
+        result = approve_translation(workflow, briefing_id, lang, officer, note)
+        state = "reviewed" if result.reviewed else f"{result.approvals}/{result.required} approvals"
+        out.print(f"{briefing_id} ({lang}): approved by {officer}; {state}.")
+        return
+    record = workflow.approve(briefing_id, officer, note)
     out.print(f"{record.id}: approved by {officer}; state {record.state}.")
 
 
@@ -1017,6 +1028,132 @@ def serve(
         out.print(f"Started a Prefect server for the schedules; its UI: {url.removesuffix('/api')}")
 
     serve_workspace(workspace, limit=limit, on_server=started)
+
+
+# -- translation -------------------------------------------------------------------------
+
+
+@app.command()
+def translate(
+    ctx: typer.Context,
+    briefing_id: Annotated[str | None, typer.Argument(help="Only this briefing.")] = None,
+    lang: Annotated[
+        list[str] | None, typer.Option("--lang", help="Only this language (repeatable).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Translate approved briefings offline into every configured language (flow translate-briefings)."""
+    state: State = ctx.obj
+    workspace = state.workspace()
+    from flows.settings import quiet_prefect_console
+    from flows.translate import run_translation
+
+    quiet_prefect_console(state.verbose)
+    with err.status("Translating"):
+        report = run_translation(workspace, briefing_id=briefing_id, langs=lang or None)
+    data = report.to_json()
+    if as_json:
+        _print_json(data)
+        return
+    table = Table(
+        "language", "segments", "from memory", "translated", "findings", title="Translation"
+    )
+    for code, row in sorted(data.get("languages", {}).items()):
+        table.add_row(
+            code, str(row.get("segments", 0)), str(row.get("from_memory", 0)),
+            str(row.get("translated", 0)), str(row.get("findings", 0)),
+        )  # fmt: skip
+    out.print(table)
+    for code, row in sorted(data.get("languages", {}).items()):
+        for problem in row.get("errors", []) or []:
+            err.print(f"[yellow]{code}:[/] {escape(str(problem))}")
+
+
+models_app = typer.Typer(
+    help="Offline translation packages (Argos Translate).", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list(
+    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
+    """Installed packages of the workspace."""
+    from briefings.translation.packages import list_packages
+
+    found = list_packages(ctx.obj.workspace())
+    rows = [
+        {
+            "name": p.name,
+            "from": p.from_code,
+            "to": p.to_code,
+            "version": p.version,
+            "folder": p.folder,
+        }
+        for p in found
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("pair", "name", "version", "folder")
+    for row in rows:
+        table.add_row(f"{row['from']}-{row['to']}", row["name"], row["version"], row["folder"])
+    out.print(table)
+
+
+@models_app.command("install")
+def models_install(
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Argument(help="An .argosmodel file.")] = None,
+    from_code: Annotated[
+        str | None, typer.Option("--from", help="Source language (index install).")
+    ] = None,
+    to_code: Annotated[
+        str | None, typer.Option("--to", help="Target language (index install).")
+    ] = None,
+) -> None:
+    """Install a package from a file, or (only when asked, online) from the Argos index."""
+    from briefings.translation.packages import install_from_index, install_package
+
+    workspace = ctx.obj.workspace()
+    if file is not None:
+        package = install_package(workspace, file)
+    elif from_code and to_code:
+        package = install_from_index(workspace, from_code, to_code)
+    else:
+        raise ConfigError(
+            "Give an .argosmodel FILE, or --from XX --to YY to download from the index"
+        )
+    out.print(
+        f"Installed {package.name} {package.version} ({package.from_code}->{package.to_code})."
+    )
+
+
+@models_app.command("remove")
+def models_remove(
+    ctx: typer.Context, pair: Annotated[str, typer.Argument(help="A pair such as en-fr.")]
+) -> None:
+    """Remove the package(s) of a language pair."""
+    from briefings.translation.packages import remove_package
+
+    removed = remove_package(ctx.obj.workspace(), pair)
+    out.print(f"Removed {', '.join(p.name for p in removed) or 'nothing'}.")
+
+
+@models_app.command("verify")
+def models_verify(ctx: typer.Context) -> None:
+    """Check every installed package against the SHA-256 recorded at install; exit 1 on a mismatch."""
+    from briefings.translation.packages import verify_packages
+
+    checks = verify_packages(ctx.obj.workspace())
+    for check in checks:
+        style = "green" if check.status == "ok" else "red"
+        out.print(
+            f"[{style}]{check.status}[/] {check.pair or check.folder}: {escape(check.message)}"
+        )
+    if any(c.status != "ok" for c in checks):
+        raise typer.Exit(1)
 
 
 # -- review web page ---------------------------------------------------------------------
