@@ -3,7 +3,7 @@
 Usage (from the repository root)::
 
     python glossary/tools/build_actors.py \
-        ../shared/data/taxonomies/misp-galaxy/attack_groups_aliases.json \
+        glossary/sources/attack_groups_aliases.json \
         > glossary/data/actors.yaml
 
 The input is the derived ``attack_groups_aliases.json`` described in
