@@ -419,6 +419,17 @@ def _workflow(ctx: typer.Context):
     return Workflow(workspace, Store(workspace.database_path))
 
 
+def _run_flow(ctx: typer.Context, message: str, runner: Any) -> Any:
+    """Run a flow wrapper on the workspace with Prefect's console quiet and a spinner."""
+    state: State = ctx.obj
+    workspace = state.workspace()
+    from flows.settings import quiet_prefect_console
+
+    quiet_prefect_console(state.verbose)
+    with err.status(message):
+        return runner(workspace)
+
+
 OfficerOption = Annotated[
     str, typer.Option("--officer", "-o", help="Your officer name from briefings.toml.")
 ]
@@ -430,14 +441,9 @@ def draft(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Draft digests, alerts and debunks from tagged items (flow draft-briefings)."""
-    state: State = ctx.obj
-    workspace = state.workspace()
     from flows.draft import run_drafting
-    from flows.settings import quiet_prefect_console
 
-    quiet_prefect_console(state.verbose)
-    with err.status("Drafting briefings"):
-        report = run_drafting(workspace)
+    report = _run_flow(ctx, "Drafting briefings", run_drafting)
     if as_json:
         _print_json(report.to_json())
         return
@@ -646,14 +652,9 @@ def publish(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Build, check, sign and switch every audience's site (flow publish-site)."""
-    state: State = ctx.obj
-    workspace = state.workspace()
     from flows.publish import run_publishing
-    from flows.settings import quiet_prefect_console
 
-    quiet_prefect_console(state.verbose)
-    with err.status("Publishing"):
-        report = run_publishing(workspace)
+    report = _run_flow(ctx, "Publishing", run_publishing)
     if as_json:
         _print_json(report.to_json())
         return
@@ -1043,14 +1044,13 @@ def translate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Translate approved briefings offline into every configured language (flow translate-briefings)."""
-    state: State = ctx.obj
-    workspace = state.workspace()
-    from flows.settings import quiet_prefect_console
     from flows.translate import run_translation
 
-    quiet_prefect_console(state.verbose)
-    with err.status("Translating"):
-        report = run_translation(workspace, briefing_id=briefing_id, langs=lang or None)
+    report = _run_flow(
+        ctx,
+        "Translating",
+        lambda ws: run_translation(ws, briefing_id=briefing_id, langs=lang or None),
+    )
     data = report.to_json()
     if as_json:
         _print_json(data)
