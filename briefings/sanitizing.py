@@ -44,7 +44,7 @@ _BLOCK_END = re.compile(
 )
 _CELL_END = re.compile(r"</(td|th)\s*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+_SPACES = re.compile(r"[ \t\u00a0]+")  # \r, \f and \v end lines: splitlines() sees them
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 
@@ -61,11 +61,15 @@ _CLEANER = nh3.Cleaner(
 )
 # nh3's output always double-quotes attributes, so this finds every link target.
 _HREF = re.compile(r' href="([^"]*)"')
+_ABSOLUTE_PREFIXES = ("https://", "http://", "mailto:")
 
 
 def _resolve_links(html_text: str, base_url: str | None) -> str:
     def resolve(match: re.Match) -> str:
-        url = html.unescape(match.group(1))
+        raw = match.group(1)
+        if raw.startswith(_ABSOLUTE_PREFIXES):  # nh3 already vetted the scheme
+            return match.group(0)
+        url = html.unescape(raw) if "&" in raw else raw
         if urlsplit(url).scheme in URL_SCHEMES:
             return match.group(0)
         absolute = urljoin(base_url, url) if base_url else ""
@@ -112,5 +116,6 @@ def text_to_html(text: str) -> str:
 
 
 def _normalize_space(text: str) -> str:
-    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    # One pass over the whole text, then a cheap strip per line.
+    lines = _SPACES.sub(" ", text).splitlines()
+    return _BLANK_LINES.sub("\n\n", "\n".join(line.strip() for line in lines)).strip()
