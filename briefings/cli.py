@@ -697,11 +697,19 @@ def verify(
         Path | None,
         typer.Option("--key", help="Public key from a trusted channel (minisign format)."),
     ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            help="The site's manifest.txt (or its folder, with manifest.txt.minisig beside it), "
+            "for a file saved outside the site's folder.",
+        ),
+    ] = None,
 ) -> None:
     """Check a site or a downloaded file against the signed manifest; exit 1 on any mismatch."""
     from briefings.verification import verify_site
 
-    result = verify_site(target, public_key=key)
+    result = verify_site(target, public_key=key, manifest_path=manifest)
     for problem in result.problems:
         err.print(f"[red]mismatch:[/] {escape(problem)}")
     if not result.ok:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,26 +39,45 @@ def verify_site(
 ) -> VerifyResult:
     """Verify the manifest's signature, then every file (or just ``target`` if it is a file).
 
+    ``manifest_path`` (the manifest file or its folder, with the signature beside it)
+    verifies a file saved anywhere, e.g. one page downloaded on its own.
+
     ``public_key`` should come from a trusted channel; without it the site's own
     published key is used, which proves integrity, not origin.
     """
-    root = manifest_path.parent if manifest_path else find_site_root(target)
+    if manifest_path is not None:
+        root = manifest_path if manifest_path.is_dir() else manifest_path.parent
+    else:
+        root = find_site_root(target)
     result = VerifyResult(root)
-    manifest = (root / MANIFEST).read_bytes()
+    try:
+        manifest = (root / MANIFEST).read_bytes()
+    except OSError as exc:
+        raise PublishError(
+            f"cannot read {root / MANIFEST}: {exc.strerror or exc}; "
+            f"download {MANIFEST}, {SIGNATURE} and {PUBLIC_NAME} from the site"
+        ) from exc
     signature = root / SIGNATURE
     if not signature.exists():
         raise PublishError(f"{signature} is missing: the manifest is not signed")
     key_file = public_key or root / PUBLIC_NAME
     result.key_source = str(key_file) if public_key else f"{key_file} (the site's own key)"
-    key = PublicKey.from_text(key_file.read_text())
+    try:
+        key_text = key_file.read_text()
+    except OSError as exc:
+        hint = (
+            "check the --key path"
+            if public_key
+            else f"download {PUBLIC_NAME} from the site, or pass a trusted key with --key FILE"
+        )
+        raise PublishError(
+            f"cannot read the public key {key_file}: {exc.strerror or exc}; {hint}"
+        ) from exc
+    key = PublicKey.from_text(key_text)
     result.trusted_comment = verify(manifest, signature.read_text(), key)
     entries = read_manifest(manifest.decode("utf-8"))
     if target.is_file():
-        relative = target.resolve().relative_to(root.resolve()).as_posix()
-        wanted = {relative: entries.get(relative)}
-        if wanted[relative] is None:
-            result.problems.append(f"{relative} is not listed in the manifest")
-            return result
+        return _verify_one_file(target, root, entries, result)
     else:
         wanted = entries
         listed = set(entries) | {MANIFEST, SIGNATURE}
@@ -78,4 +98,30 @@ def verify_site(
                 f"{relative} does not match the signed manifest (changed or forged)"
             )
         result.checked += 1
+    return result
+
+
+def _verify_one_file(
+    target: Path, root: Path, entries: dict[str, str], result: VerifyResult
+) -> VerifyResult:
+    """One file, by its path under the manifest's folder; a file saved on its own (a page
+    downloaded next to the manifest) is matched by its name among the listed files."""
+    try:
+        relative = target.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        relative = target.name  # not under the manifest's folder: match by name
+    if relative in entries:
+        candidates = [relative]
+    else:
+        candidates = [p for p in entries if posixpath.basename(p) == target.name]
+    if not candidates:
+        result.problems.append(f"{relative} is not listed in the manifest")
+        return result
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    result.checked += 1
+    if not any(entries[p] == digest for p in candidates):
+        listed = ", ".join(candidates[:5])
+        result.problems.append(
+            f"{target.name} does not match the signed manifest's {listed} (changed or forged)"
+        )
     return result

@@ -31,18 +31,6 @@ def _load(name: str):
 pf = _load("publishing_fixtures")
 MINISIGN = Path("/usr/bin/minisign")
 
-BUG_MISSING_KEY = (
-    "verification.verify_site line 52 reads the public key with key_file.read_text() "
-    "unguarded: a site without briefings.pub (or a --key path that does not exist) ends in "
-    "'Error: unexpected FileNotFoundError ...' instead of a PublishError naming the key file"
-)
-BUG_FLAT_DOWNLOAD = (
-    "verification.verify_site looks a file up in the manifest only by its path relative to "
-    "the folder holding manifest.txt: a page downloaded on its own next to manifest.txt, "
-    "manifest.txt.minisig and briefings.pub (e.g. en/x.md saved as Downloads/x.md) is 'not "
-    "listed in the manifest', and the CLI has no option to name the manifest or the path"
-)
-
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> dict:
@@ -142,7 +130,7 @@ def test_an_added_file_fails(site, verify, name) -> None:
         "md",
         MANIFEST,
         SIGNATURE,
-        pytest.param(PUBLIC_NAME, marks=pytest.mark.xfail(strict=True, reason=BUG_MISSING_KEY)),
+        PUBLIC_NAME,
     ],
 )
 def test_a_deleted_file_fails_with_a_clear_message(site, verify, published, name) -> None:
@@ -157,7 +145,6 @@ def test_a_deleted_file_fails_with_a_clear_message(site, verify, published, name
     assert "unexpected" not in err, err  # an "Error: ..." naming the problem, not a crash
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_MISSING_KEY)
 def test_a_trusted_key_that_does_not_exist_is_a_clear_error(site, verify, tmp_path) -> None:
     code, _, err = verify(site, "--key", tmp_path / "no-such.pub")
 
@@ -237,7 +224,6 @@ def test_a_single_file_of_a_mirror_verifies_and_a_changed_copy_fails(
     assert markdown.name in err
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_FLAT_DOWNLOAD)
 def test_a_file_downloaded_on_its_own_verifies(published, verify, tmp_path) -> None:
     downloads = tmp_path / "Downloads"
     downloads.mkdir()
@@ -249,6 +235,37 @@ def test_a_file_downloaded_on_its_own_verifies(published, verify, tmp_path) -> N
     code, _, err = verify(downloads / page, "--key", published["key"])
 
     assert code == 0, err
+
+
+def test_a_file_saved_elsewhere_verifies_against_a_named_manifest(
+    published, verify, tmp_path
+) -> None:
+    downloads = tmp_path / "Downloads"
+    downloads.mkdir()
+    for name in (MANIFEST, SIGNATURE, PUBLIC_NAME):
+        shutil.copy(published["site"] / name, downloads / name)
+    saved = tmp_path / "elsewhere" / "briefing.md"
+    saved.parent.mkdir()
+    shutil.copy(published["site"] / "en" / f"{published['ids'][0]}.md", saved)
+
+    code, _, err = verify(saved, "--manifest", downloads / MANIFEST, "--key", published["key"])
+    assert code == 1 and "not listed" in err  # saved under another name: nothing to match
+
+    saved = saved.rename(saved.with_name(f"{published['ids'][0]}.md"))
+    code, out, err = verify(saved, "--manifest", downloads / MANIFEST, "--key", published["key"])
+    assert code == 0, err
+    assert "OK: 1 file(s)" in out
+
+    saved.write_bytes(saved.read_bytes() + b"\nForged line\n")
+    code, _, err = verify(saved, "--manifest", downloads, "--key", published["key"])
+    assert code == 1 and saved.name in err
+
+
+def test_a_missing_manifest_is_a_clear_error(published, verify, tmp_path) -> None:
+    code, _, err = verify(tmp_path / "x.md", "--manifest", tmp_path / MANIFEST)
+
+    assert code == 1
+    assert MANIFEST in err and "unexpected" not in err
 
 
 @pytest.fixture
