@@ -163,6 +163,46 @@ class PublishingSettings(_Section):
     )
 
 
+#: CTranslate2's compute types that run on a CPU (float16 and bfloat16 need a GPU).
+CpuComputeType = Literal["int8", "int8_float32", "int16", "float32", "default", "auto"]
+
+
+class TranslationSettings(_Section):
+    beam_size: int = Field(
+        4, ge=1, le=16, description="Beam size of CTranslate2's decoding; 1 is greedy (fastest)."
+    )
+    threads: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="CPU threads per model (CTranslate2 intra_threads); 0 takes one per CPU "
+        "core this process may use.",
+    )
+    inter_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Batches one model translates at the same time (CTranslate2 inter_threads); "
+        "each uses `threads` threads.",
+    )
+    compute_type: CpuComputeType = Field(
+        "int8",
+        description="Weights' precision on the CPU: int8 (fastest), int8_float32, int16, "
+        "float32, default (as the model was saved) or auto (CTranslate2 picks).",
+    )
+    max_batch_size: int = Field(
+        32, ge=1, le=1024, description="Segments per CTranslate2 batch (translate_batch)."
+    )
+    max_source_tokens: int = Field(
+        200,
+        ge=16,
+        le=4096,
+        description="Longest segment, in SentencePiece pieces, the model is given; longer ones "
+        "are cut into pieces and flagged. Must stay below the model's position table "
+        "(256 for the bundled demonstration packages).",
+    )
+
+
 class OfficerConfig(_Section):
     name: str = Field(description="Sign-in name, used in approvals and the audit log.")
     roles: list[Literal["officer", "linguist", "admin"]] = Field(
@@ -366,6 +406,10 @@ class Config(_Section):
     )
     policy: PolicySettings = Field(
         default_factory=PolicySettings, description="Who must approve what."
+    )
+    translation: TranslationSettings = Field(
+        default_factory=TranslationSettings,
+        description="Offline machine translation with CTranslate2 (publishing decides what is published).",
     )
     officers: list[OfficerConfig] = Field(
         default_factory=list, description="Communications officers, linguists and admins."
