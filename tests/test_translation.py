@@ -21,6 +21,7 @@ import pytest
 
 import glossary as glossary_package
 from briefings.approval import Workflow
+from briefings.config import parse_config
 from briefings.documents import parse_document, render_document, sha256_bytes
 from briefings.errors import TranslationError, WorkflowError
 from briefings.models import BriefingRecord
@@ -39,7 +40,8 @@ from briefings.translation import (
     verify_packages,
 )
 from briefings.translation.argos import ModelSettings, load_model
-from briefings.translation.packages import CHECKSUMS, file_sha256
+from briefings.translation.engine import Engine
+from briefings.translation.packages import CHECKSUMS, file_sha256, find_route
 from briefings.workspace import CONFIG_NAME, Workspace, open_workspace
 from glossary import load_glossary
 from nlp.sentences import text_tools
@@ -486,6 +488,71 @@ def test_publishing_takes_a_clean_machine_translation(env):
     report = PublishReport()
     langs = {p.lang for p in collect_publications(env.workflow(), report)}
     assert langs == ({"en", "fr"} if info["state"] == "machine" else {"en"})
+
+
+# -- settings reach CTranslate2 ------------------------------------------------------------
+
+# Sentences on which the small en-fr model decodes differently with a beam of 4 than
+# greedily (it tends to stop early with a beam); any of them differing is enough.
+BEAM_SENTENCES = [
+    "Priority 4 · reported by 3 sources",
+    "Priority 3 · reported by 66 sources",
+    "Priority 3 · reported by 7 sources",
+    "Sectors: health care, waste management.",
+    "The attack on the news media in Castanbrarar did not spread to aviation.",
+    "The authorities in ⟦0⟧ restored services in digital infrastructure within 19 hours.",
+    "Keep offline backups.",
+]
+
+
+@needs("en-fr")
+def test_the_configured_beam_size_reaches_the_translator(env):
+    import ctranslate2
+    import sentencepiece
+
+    env.install("en-fr")
+    [package] = list_packages(env.workspace)
+    route = find_route([package], "en", "fr")
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(package.path / "sentencepiece.model"))
+    direct = ctranslate2.Translator(str(package.path / "model"), compute_type="int8")
+    outputs = {}
+    for beam in (1, 4):
+        config = parse_config({"translation": {"beam_size": beam}}, environ={})
+        engine = Engine(
+            route, memory=None, glossary_version="g",
+            settings=ModelSettings.from_config(config.translation),
+        )  # fmt: skip
+        result = engine.translate(BEAM_SENTENCES)
+        assert result.model_calls == 1 and result.translated == len(BEAM_SENTENCES)
+        outputs[beam] = [result.translations[s] for s in BEAM_SENTENCES]
+        # The same model called directly, one sentence at a time, with that beam.
+        for sentence, output in zip(BEAM_SENTENCES, outputs[beam], strict=True):
+            [hypothesis] = direct.translate_batch(
+                [sp.encode(sentence, out_type=str)], beam_size=beam, length_penalty=0.2,
+                replace_unknowns=True,
+            )  # fmt: skip
+            assert output == sp.decode_pieces(hypothesis.hypotheses[0]).strip(), (beam, sentence)
+    assert outputs[1] != outputs[4]
+
+
+@needs("en-fr")
+def test_the_workspace_translation_table_configures_the_loaded_model(env):
+    config = (env.root / CONFIG_NAME).read_text("utf-8")
+    config += (
+        '\n[translation]\nbeam_size = 1\nthreads = 1\ninter_threads = 2\ncompute_type = "float32"\n'
+    )
+    (env.root / CONFIG_NAME).write_text(config, "utf-8")
+    env.workspace = open_workspace(env.root, environ={})
+    env.install("en-fr")
+    env.add("alert-1", "Keep offline backups.\n")
+    fr = env.translate(langs=["fr"]).languages["fr"]
+    assert fr.errors == [] and fr.translated == 2  # the title and the sentence
+    settings = ModelSettings.from_config(env.workspace.config.translation)
+    assert (settings.beam_size, settings.intra_threads) == (1, 1)
+    # load_model keeps one model per package and settings: this one did the work.
+    model = load_model(list_packages(env.workspace)[0].path, settings)
+    assert model.batch_calls == 1
+    assert (model.translator.compute_type, model.translator.num_translators) == ("float32", 2)
 
 
 # -- bad input --------------------------------------------------------------------------------

@@ -14,9 +14,11 @@ from pathlib import Path
 import markdown
 import pytest
 
-from briefings.errors import TranslationError
+from briefings.config import parse_config
+from briefings.errors import ConfigError, TranslationError
 from briefings.rendering import EXTENSION_CONFIGS, EXTENSIONS
 from briefings.store import Store
+from briefings.translation.argos import ModelSettings
 from briefings.translation.markdown import segment_document
 from briefings.translation.memory import MemoryKey, TranslationMemory
 from briefings.translation.packages import (
@@ -337,6 +339,42 @@ def test_routes_are_direct_or_through_english_and_errors_name_the_install_comman
         find_route(packages, "en", "ar")
     with pytest.raises(TranslationError, match=r"ar->es \(and none for ar->en"):
         find_route(packages, "ar", "es")
+
+
+def test_translation_settings_are_validated_and_every_bad_key_named():
+    bad = {
+        "beam_size": 0, "threads": -1, "inter_threads": 0, "compute_type": "float16",
+        "max_batch_size": 0, "max_source_tokens": 8, "beam": 4,
+    }  # fmt: skip
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"translation": bad}, environ={})
+    problems = dict(caught.value.problems)
+    assert set(problems) == {f"translation.{key}" for key in bad}
+    assert "unknown key" in problems["translation.beam"]
+    assert "'int8'" in problems["translation.compute_type"]
+    with pytest.raises(ConfigError, match=r"translation\.beam_size"):
+        parse_config({}, environ={"BRIEFINGS_TRANSLATION__BEAM_SIZE": "seventeen"})
+
+
+def test_translation_settings_become_the_model_settings():
+    defaults = ModelSettings.from_config(parse_config({}, environ={}).translation)
+    assert defaults == ModelSettings()  # the table's defaults are the engine's
+    config = parse_config(
+        {
+            "translation": {
+                "beam_size": 1,
+                "threads": 3,
+                "inter_threads": 2,
+                "max_source_tokens": 400,
+            }
+        },
+        environ={"BRIEFINGS_TRANSLATION__COMPUTE_TYPE": "float32"},
+    )
+    settings = ModelSettings.from_config(config.translation)
+    assert (settings.beam_size, settings.threads, settings.inter_threads) == (1, 3, 2)
+    assert (settings.compute_type, settings.max_source_tokens) == ("float32", 400)
+    assert settings.max_decoding_length > settings.max_source_tokens
+    assert ModelSettings(intra_threads=0).threads >= 1  # 0: from the machine
 
 
 def test_language_codes():

@@ -35,9 +35,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from briefings.errors import TranslationError
+
+if TYPE_CHECKING:
+    from briefings.config import TranslationSettings
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +198,8 @@ def download_from_index(dirs: ArgosDirs, from_code: str, to_code: str) -> Path:
 
 @dataclass(frozen=True)
 class ModelSettings:
-    """How CTranslate2 runs a model; the defaults suit a CPU machine."""
+    """How CTranslate2 runs a model; the defaults suit a CPU machine and are those of
+    ``[translation]`` in ``briefings.toml`` (:meth:`from_config`)."""
 
     device: str = "cpu"
     compute_type: str = "int8"
@@ -207,15 +211,37 @@ class ModelSettings:
     max_decoding_length: int = 250
     chunk: int = 256  # segments per translate_batch call (progress is reported per chunk)
 
+    @classmethod
+    def from_config(cls, config: TranslationSettings) -> ModelSettings:
+        """The settings of a workspace's ``[translation]`` table."""
+        return cls(
+            compute_type=config.compute_type,
+            inter_threads=config.inter_threads,
+            intra_threads=config.threads,
+            beam_size=config.beam_size,
+            max_batch_size=config.max_batch_size,
+            max_source_tokens=config.max_source_tokens,
+            max_decoding_length=config.max_source_tokens + 50,
+        )
+
     @property
     def threads(self) -> int:
-        return self.intra_threads or os.cpu_count() or 1
+        """CTranslate2's intra_threads: as set, else one per CPU core this process may use."""
+        return self.intra_threads or _usable_cpus()
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1  # a container's or taskset's share
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 @dataclass
 class ModelOutput:
     texts: list[str]
     split: set[int]  # indexes of inputs cut into pieces for being too long
+    calls: int = 0  # translate_batch calls made for them
 
 
 class Ct2Model:
@@ -305,6 +331,7 @@ class Ct2Model:
         for index in owner:
             remaining[index] += 1
         size = self.settings.chunk
+        calls = 0
         for start in range(0, len(order), size):
             chosen = order[start : start + size]
             longest = len(runs[chosen[0]])  # longest first
@@ -312,6 +339,7 @@ class Ct2Model:
             translator = self.translator
             try:
                 self.batch_calls += 1
+                calls += 1
                 results = translator.translate_batch(
                     [runs[i] for i in chosen],
                     max_batch_size=self.settings.max_batch_size,
@@ -334,7 +362,7 @@ class Ct2Model:
         out = [""] * len(texts)
         for i, text in enumerate(decoded):
             out[owner[i]] = f"{out[owner[i]]} {text}".strip()
-        return ModelOutput(out, split)
+        return ModelOutput(out, split, calls)
 
 
 def _cut_point(pieces: list[str], limit: int) -> int:

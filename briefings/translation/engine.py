@@ -29,6 +29,7 @@ class EngineResult:
     translations: dict[str, str]
     segments: int = 0  # occurrences asked for
     translated: int = 0  # distinct segments sent to the model
+    model_calls: int = 0  # CTranslate2 translate_batch calls, over every hop of the route
     too_long: set[str] = field(default_factory=set)  # cut into pieces for the model
 
     @property
@@ -85,6 +86,7 @@ class Engine:
                 assert model is not None
                 output = model.translate(current, on_progress if hop == last else None)
                 current = output.texts
+                result.model_calls += output.calls
             new = dict(zip(todo, current, strict=True))
             if self.memory is not None:
                 self.memory.remember(self.key, new)

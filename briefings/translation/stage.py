@@ -332,11 +332,12 @@ def translate_pair(
     """Translate ``briefing_ids`` (written in ``source_lang``) into ``target_lang``.
 
     ``detect=True`` builds a language detector for the QA check (False: no check).
+    ``settings`` default to the workspace's ``[translation]`` table.
     Never raises for a missing package or a bad briefing: those are report errors.
     """
     report = LanguageReport(target_lang)
     tools = tools or plain_tools(glossary)
-    settings = settings or ModelSettings()
+    settings = settings or ModelSettings.from_config(workspace.config.translation)
     pair = f"{source_lang}->{target_lang}"
     workflow = Workflow(workspace, store, clock=clock)
     try:
