@@ -2,8 +2,9 @@
 
 Each entry's hash commits to the previous entry's hash and to its own fields
 (including the briefing's content hash), so changing, inserting or deleting an
-entry breaks the chain. The newest hash is also written to ``audit.head`` beside
-the database: deleting entries from the end is then detected too. (Someone who
+entry breaks the chain. The newest hash is also written to ``audit.head`` in the
+store's state folder (beside a SQLite file; the workspace's ``state/`` for
+PostgreSQL): deleting entries from the end is then detected too. (Someone who
 can rewrite both the database and that file can rewrite history; publishing
 the head hash in the signed site manifest anchors it outside their reach.)
 """
@@ -12,14 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from briefings.documents import write_atomically
 from briefings.models import AuditEntry
-from briefings.store import Store
+from briefings.store import Connection, Store
 
 GENESIS = "0" * 64
 
@@ -49,11 +48,11 @@ class AuditLog:
 
     def __init__(self, store: Store):
         self.store = store
-        self.head_path = Path(store.path).with_name("audit.head")
+        self.head_path = store.state_dir / "audit.head"
 
     def append(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         *,
         actor: str,
         action: str,

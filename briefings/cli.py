@@ -122,7 +122,7 @@ def sources(
     from briefings.store import Store
 
     workspace = ctx.obj.workspace()
-    statuses = Store(workspace.database_path).source_statuses()
+    statuses = Store.for_workspace(workspace).source_statuses()
     rows = []
     for source in workspace.config.sources:
         status = statuses.get(source.id, {})
@@ -366,7 +366,7 @@ def items(
     if source:
         workspace.config.source(source)
     since_dt = _parse_date(since) if since else None
-    found = Store(workspace.database_path).list_items(
+    found = Store.for_workspace(workspace).list_items(
         source=source,
         lang=lang,
         since=since_dt,
@@ -416,7 +416,7 @@ def _workflow(ctx: typer.Context):
     from briefings.store import Store
 
     workspace = ctx.obj.workspace()
-    return Workflow(workspace, Store(workspace.database_path))
+    return Workflow(workspace, Store.for_workspace(workspace))
 
 
 def _run_flow(ctx: typer.Context, message: str, runner: Any) -> Any:
@@ -608,7 +608,7 @@ def audit_verify(ctx: typer.Context) -> None:
     from briefings.store import Store
 
     workspace = ctx.obj.workspace()
-    store = Store(workspace.database_path)
+    store = Store.for_workspace(workspace)
     problems = AuditLog(store).verify()
     for problem in problems:
         err.print(f"[red]broken:[/] {escape(problem)}")
@@ -628,7 +628,7 @@ def audit_show(
     from briefings.store import Store
 
     workspace = ctx.obj.workspace()
-    entries = Store(workspace.database_path).audit_entries(briefing_id)
+    entries = Store.for_workspace(workspace).audit_entries(briefing_id)
     if briefing_id and not entries:
         raise WorkflowError(f"No audit entries for {briefing_id!r}")
     if as_json:
@@ -952,7 +952,7 @@ def _demo_approve(workspace: Workspace) -> int:
     from briefings.approval import Workflow
     from briefings.store import Store
 
-    workflow = Workflow(workspace, Store(workspace.database_path))
+    workflow = Workflow(workspace, Store.for_workspace(workspace))
     count = 0
     for row in workflow.review_rows():
         if row.state in ("draft", "in-review"):
@@ -979,7 +979,7 @@ def runs(
     from briefings.store import Store
 
     workspace = ctx.obj.workspace()
-    store = Store(workspace.database_path)
+    store = Store.for_workspace(workspace)
     if stats:
         weeks = metrics.weekly_medians(metrics.collect_briefing_times(store))
         if as_json:

@@ -48,8 +48,23 @@ class WorkspaceSettings(_Section):
     )
     database: str = Field(
         "state/briefings.sqlite3",
-        description="State database: a path relative to the workspace (SQLite).",
+        description="State database: a SQLite file (a path relative to the workspace) or a "
+        "PostgreSQL URL, postgresql://user@host:5432/dbname (keep passwords out of the file: "
+        "use PGPASSWORD or ~/.pgpass, or set BRIEFINGS_WORKSPACE__DATABASE).",
     )
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        scheme, sep, _ = value.partition("://")
+        if sep and scheme not in ("postgresql", "postgres"):
+            raise ValueError(
+                f"{scheme}:// is not a supported database; give a SQLite file path "
+                "or a postgresql:// URL"
+            )
+        if not value.strip():
+            raise ValueError("give a SQLite file path or a postgresql:// URL")
+        return value
 
     @field_validator("source_lang")
     @classmethod

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from briefings.config import Config, load_config
 from briefings.errors import ConfigError
+from briefings.store import is_postgres_url, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,30 @@ class Workspace:
         return self.root / CONFIG_NAME
 
     @property
+    def database(self) -> Path | str:
+        """The state database: a PostgreSQL URL, or the SQLite file as an absolute path."""
+        database = self.config.workspace.database
+        return database if is_postgres_url(database) else self.resolve(database)
+
+    @property
     def database_path(self) -> Path:
-        return self.resolve(self.config.workspace.database)
+        """The SQLite state file; a ConfigError when the state is in PostgreSQL.
+
+        Open the store with ``Store.for_workspace``, which takes either.
+        """
+        database = self.database
+        if isinstance(database, str):
+            raise ConfigError(
+                f"The state database of {self.root} is PostgreSQL ({redact_url(database)}), "
+                "not a file"
+            )
+        return database
+
+    @property
+    def state_dir(self) -> Path:
+        """Files kept beside the state database: the SQLite file's folder, else ``state/``."""
+        database = self.database
+        return database.parent if isinstance(database, Path) else self.root / "state"
 
     @property
     def content_dir(self) -> Path:

@@ -15,7 +15,7 @@ from briefings.workspace import Workspace, open_workspace
 @task(name="draft", cache_policy=NO_CACHE)
 def draft_task(root: str) -> DraftReport:
     workspace = open_workspace(Path(root))
-    return draft_briefings(workspace, Store(workspace.database_path))
+    return draft_briefings(workspace, Store.for_workspace(workspace))
 
 
 @flow(name="draft-briefings")

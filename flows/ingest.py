@@ -41,7 +41,7 @@ def _ingestor(root: str) -> Ingestor:
     with _ingestors_lock:
         if root not in _ingestors:
             workspace = open_workspace(Path(root))
-            _ingestors[root] = Ingestor.for_workspace(workspace, Store(workspace.database_path))
+            _ingestors[root] = Ingestor.for_workspace(workspace, Store.for_workspace(workspace))
         return _ingestors[root]
 
 
@@ -102,7 +102,7 @@ def ingest_sources(workspace_root: str, source_ids: list[str] | None = None) -> 
 
 def _skipped(workspace: Workspace, sources, message: str) -> IngestSummary:
     log.warning("%s", message)  # to the console and, routed, to the run logs
-    store = Store(workspace.database_path)
+    store = Store.for_workspace(workspace)
     run_id = store.start_run("ingest", datetime.now(UTC))
     store.finish_run(run_id, "skipped", {"skipped": message}, datetime.now(UTC))
     reports = [SourceReport(source=s.id, status="skipped", error=message) for s in sources]

@@ -368,7 +368,7 @@ def run_stages(
 ) -> PipelineReport:
     """The body of the flow (inside a flow run: stages run as subflows)."""
     logger = get_run_logger()
-    store = Store(workspace.database_path)
+    store = Store.for_workspace(workspace)
     report = PipelineReport(requested=list(stages), publish=publish)
     clock = time.monotonic()
     lock = WorkspaceLock(workspace.root, PIPELINE_LOCK)

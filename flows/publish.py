@@ -27,7 +27,7 @@ PUBLISH_WAIT = 600.0  # seconds; a publish of a large site takes a minute or two
 @task(name="publish", cache_policy=NO_CACHE)
 def publish_task(root: str) -> PublishReport:
     workspace = open_workspace(Path(root))
-    return publish_site(workspace, Store(workspace.database_path))
+    return publish_site(workspace, Store.for_workspace(workspace))
 
 
 @flow(name="publish-site")

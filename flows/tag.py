@@ -36,7 +36,7 @@ def _pipelines(workspace: Workspace) -> PipelineCache:
 @task(name="tag-chunk", task_run_name="tag-{lang}-{index}", cache_policy=NO_CACHE)
 def tag_chunk(root: str, lang: str, index: int, item_ids: list[str]) -> TagReport:
     workspace = open_workspace(Path(root))
-    store = Store(workspace.database_path)
+    store = Store.for_workspace(workspace)
     items = store.list_items(ids=item_ids)
     tagger = tagger_version(glossary_paths(workspace))
     analyses, report = tag_items(
@@ -54,7 +54,7 @@ def tag_chunk(root: str, lang: str, index: int, item_ids: list[str]) -> TagRepor
 def tag_new_items(workspace_root: str, retag: bool = False) -> TagReport:
     """Tag every item revision not yet tagged by the current glossary and code."""
     workspace = open_workspace(Path(workspace_root))
-    store = Store(workspace.database_path)
+    store = Store.for_workspace(workspace)
     tagger = tagger_version(glossary_paths(workspace))
     pending = store.items_to_tag("" if retag else tagger)
     progress.notify("items", total=len(pending))

@@ -41,7 +41,7 @@ def translate_pair_task(
     paths = glossary_paths(workspace)
     glossary = cached_glossary(tuple(paths) if paths else None)
     return translate_pair(
-        workspace, Store(workspace.database_path), glossary, source_lang, target_lang,
+        workspace, Store.for_workspace(workspace), glossary, source_lang, target_lang,
         briefing_ids, tools=text_tools(paths),
     )  # fmt: skip
 
@@ -52,7 +52,7 @@ def translate_flow(
 ) -> TranslationReport:
     """Translate approved briefings (one, or all) into the workspace's languages (or ``langs``)."""
     workspace = open_workspace(Path(workspace_root))
-    store = Store(workspace.database_path)
+    store = Store.for_workspace(workspace)
     plan = plan_translations(Workflow(workspace, store), briefing_id, langs)
     run_id = store.start_run("translate", datetime.now(UTC))
     futures = [

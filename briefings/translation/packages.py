@@ -147,7 +147,7 @@ def tree_sha256(folder: Path) -> str:
 
 def argos_dirs(workspace: Workspace) -> argos.ArgosDirs:
     """The packages folder, and argostranslate's own folders beside the state database."""
-    return argos.ArgosDirs(workspace.packages_dir, workspace.database_path.parent / "argos")
+    return argos.ArgosDirs(workspace.packages_dir, workspace.state_dir / "argos")
 
 
 def _records(workspace: Workspace) -> dict[str, dict[str, Any]]:

@@ -213,7 +213,7 @@ class ReviewApp:
         self._reload_lock = threading.Lock()
         self._explicit_limits = web_max_tlp
         role_limits(web_max_tlp)  # refuse a bad setting at start, not on the first request
-        self.store = store or Store(workspace.database_path)
+        self.store = store or Store.for_workspace(workspace)
         self.clock = clock
         self.passwords = passwords or PasswordFile(passwords_path(workspace))
         self.sessions = SessionStore(secret_key or load_secret_key(workspace.root), clock=clock)
