@@ -1,5 +1,6 @@
 """Builders for the drafting, review and audit tests: a real workspace with officers,
-items stored in the real SQLite store and tagged without spaCy, a controllable clock.
+items stored in the real store (SQLite, or PostgreSQL through the ``database``
+fixture) and tagged without spaCy, a controllable clock.
 
 Not a test module and not a conftest: test files load it explicitly (pytest runs
 with ``--import-mode=importlib``, which does not put ``tests/`` on ``sys.path``)::
@@ -12,7 +13,7 @@ with :meth:`Store.save_analyses`, exactly as the tagging stage would.
 
 from __future__ import annotations
 
-import sqlite3
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -55,10 +56,13 @@ def config_text(
     four_eyes: bool = True,
     alert_priority: int = 60,
     extra: str = "",
+    database: Path | str | None = None,
 ) -> str:
-    """A ``briefings.toml`` with three officers (ana, ben, carla) and a linguist (lin)."""
+    """A ``briefings.toml`` with three officers (ana, ben, carla) and a linguist (lin);
+    the state in the default SQLite file unless a PostgreSQL ``database`` URL is given."""
+    url = f"database = {json.dumps(database)}\n" if isinstance(database, str) else ""
     return (
-        '[workspace]\nsource_lang = "en"\nlanguages = ["en", "fr"]\n\n'
+        f'[workspace]\nsource_lang = "en"\nlanguages = ["en", "fr"]\n{url}\n'
         "[ingest]\ndetect_language = false\n\n"
         f"[drafting]\nalert_priority = {alert_priority}\n\n"
         f"[policy]\napprovals_required = {approvals_required}\n"
@@ -199,21 +203,16 @@ class Env:
 
     def snapshot(self) -> dict[str, object]:
         """Every row of the workflow tables, the audit head and every content file."""
-        conn = sqlite3.connect(self.store.path)
-        try:
-            tables = {
-                name: conn.execute(f"SELECT * FROM {name} ORDER BY rowid").fetchall()
-                for name in (
-                    "briefings",
-                    "briefing_items",
-                    "approvals",
-                    "audit_log",
-                    "content_blobs",
-                )
-            }
-        finally:
-            conn.close()
-        head = self.store.path.with_name("audit.head")
+        conn = self.store._connect()
+        tables = {
+            # Sorted, not in storage order: the comparison is of contents, on either backend.
+            name: sorted(
+                (tuple(dict(row).values()) for row in conn.execute(f"SELECT * FROM {name}")),
+                key=repr,
+            )
+            for name in ("briefings", "briefing_items", "approvals", "audit_log", "content_blobs")
+        }
+        head = self.store.state_dir / "audit.head"
         files = {
             str(p.relative_to(self.root)): p.read_bytes()
             for p in sorted(self.workspace.content_dir.rglob("*"))
@@ -227,11 +226,8 @@ class Env:
 
     def sql(self, statement: str, params: tuple = ()) -> None:
         """Write to the database directly, as someone bypassing the program would."""
-        conn = sqlite3.connect(self.store.path, isolation_level=None)
-        try:
+        with self.store.transaction() as conn:
             conn.execute(statement, params)
-        finally:
-            conn.close()
 
     def close(self) -> None:
         self.store.close()
@@ -242,7 +238,7 @@ def make_env(root: Path, **config) -> Env:
     root.mkdir(parents=True, exist_ok=True)
     (root / CONFIG_NAME).write_text(config_text(**config), "utf-8")
     workspace = open_workspace(root, environ={})
-    return Env(workspace, Store(workspace.database_path), Clock())
+    return Env(workspace, Store.for_workspace(workspace), Clock())
 
 
 def one_digest(env: Env) -> str:

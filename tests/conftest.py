@@ -6,10 +6,13 @@ a test writes goes to its own ``tmp_path``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import uuid
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from briefings.workspace import CONFIG_NAME, Workspace, open_workspace
@@ -102,3 +105,46 @@ def make_workspace(tmp_path: Path) -> Callable[..., Workspace]:
         return open_workspace(root, environ={})
 
     return make
+
+
+# -- state databases -------------------------------------------------------------------
+
+# Set by ``python3 tools/dev.py test``, which starts a throwaway PostgreSQL server.
+POSTGRES_URL_VAR = "BRIEFINGS_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test PostgreSQL server's URL. Without one, its tests are skipped locally, but
+    fail on CI (``CI=true``), where the test command must have started the server."""
+    url = os.environ.get(POSTGRES_URL_VAR)
+    if not url:
+        message = (
+            f"{POSTGRES_URL_VAR} is not set: no PostgreSQL server for the store tests "
+            "(python3 tools/dev.py test starts one)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + "; on CI they must run", pytrace=False)
+        pytest.skip(message)
+    return url
+
+
+def schema_url(url: str, schema: str) -> str:
+    """``url`` with ``schema`` first on the search path: the store's tables go there."""
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+    """A new, empty state database on each backend, as ``[workspace] database`` takes it:
+    a SQLite file's path, or the URL of a fresh PostgreSQL schema (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield tmp_path / "state" / "briefings.sqlite3"
+        return
+    url = request.getfixturevalue("postgres_url")
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield schema_url(url, schema)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")

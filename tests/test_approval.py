@@ -33,8 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def env(tmp_path: Path):
-    env = bf.make_env(tmp_path / "ws")
+def env(tmp_path: Path, database):
+    """A workspace with its state on each backend (SQLite, PostgreSQL)."""
+    env = bf.make_env(tmp_path / "ws", database=database)
     yield env
     env.close()
 
@@ -83,8 +84,8 @@ def test_one_approval_is_in_review_the_second_distinct_officer_approves(env, dig
     assert env.read(digest) == original, "approving must not touch the approved bytes"
 
 
-def test_approvals_required_comes_from_the_policy(tmp_path: Path) -> None:
-    env = bf.make_env(tmp_path / "ws", approvals_required=3)
+def test_approvals_required_comes_from_the_policy(tmp_path: Path, database) -> None:
+    env = bf.make_env(tmp_path / "ws", approvals_required=3, database=database)
     try:
         digest = bf.one_digest(env)
         workflow = env.workflow()
@@ -171,8 +172,8 @@ def test_four_eyes_an_approver_who_then_edits_loses_approval_and_may_not_reappro
     assert workflow.approved_bytes(digest) == edited
 
 
-def test_without_four_eyes_the_editor_may_approve(tmp_path: Path) -> None:
-    env = bf.make_env(tmp_path / "ws", four_eyes=False)
+def test_without_four_eyes_the_editor_may_approve(tmp_path: Path, database) -> None:
+    env = bf.make_env(tmp_path / "ws", four_eyes=False, database=database)
     try:
         digest = bf.one_digest(env)
         workflow = env.workflow()

@@ -31,8 +31,9 @@ bf = _load_builders()
 
 
 @pytest.fixture
-def env(tmp_path: Path):
-    env = bf.make_env(tmp_path / "ws")
+def env(tmp_path: Path, database):
+    """A workspace with its state on each backend (SQLite, PostgreSQL)."""
+    env = bf.make_env(tmp_path / "ws", database=database)
     yield env
     env.close()
 
@@ -125,7 +126,7 @@ def test_the_chain_links_every_entry_to_the_one_before(env, history) -> None:
     assert entries[0].prev_hash == GENESIS
     for before, after in itertools.pairwise(entries):
         assert after.prev_hash == before.entry_hash
-    head = env.store.path.with_name("audit.head").read_text()
+    head = (env.store.state_dir / "audit.head").read_text()
     assert head == f"{entries[-1].seq} {entries[-1].entry_hash}\n"
 
 
@@ -250,7 +251,7 @@ def test_a_deleted_last_entry_is_found_through_the_head(env, history, capsys) ->
 
 
 def test_a_deleted_head_file_is_found(env, history, capsys) -> None:
-    env.store.path.with_name("audit.head").unlink()
+    (env.store.state_dir / "audit.head").unlink()
     _assert_broken(env, capsys, "audit.head is missing")
 
 

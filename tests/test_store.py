@@ -1,4 +1,5 @@
-"""The SQLite state store on real files: migrations, WAL, item rules, threads."""
+"""The state store on both backends, real SQLite files and a real PostgreSQL server:
+migrations, item rules, threads; WAL and file errors on SQLite; the dialect layer."""
 
 from __future__ import annotations
 
@@ -42,9 +43,14 @@ def make_item(
     return Item(**fields)
 
 
+def open_store(database: Path | str, tmp_path: Path) -> Store:
+    return Store(database, state_dir=tmp_path / "state")
+
+
 @pytest.fixture
-def store(tmp_path: Path):
-    store = Store(tmp_path / "state" / "briefings.sqlite3")
+def store(database: Path | str, tmp_path: Path):
+    """An empty store on each backend (the ``database`` fixture of conftest.py)."""
+    store = open_store(database, tmp_path)
     yield store
     store.close()
 
@@ -62,47 +68,64 @@ def test_fresh_database_is_at_the_latest_version(tmp_path: Path) -> None:
     store = Store(path)
     assert path.exists()
     assert store.schema_version() == MIGRATIONS[-1][0]
-    tables = {
-        row[0]
-        for row in store._connect().execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-    }
-    assert {
-        "items",
-        "item_revisions",
-        "sightings",
-        "fetch_state",
-        "source_status",
-        "runs",
-    } <= tables
     store.close()
 
 
-def test_reopening_is_idempotent(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite3"
-    first = Store(path)
+def test_every_table_exists_on_both_backends(store: Store) -> None:
+    assert store.schema_version() == MIGRATIONS[-1][0]
+    conn = store._connect()
+    for table in ("items", "item_revisions", "sightings", "fetch_state", "source_status", "runs"):
+        assert conn.table_exists(table), table
+        assert conn.execute(f"SELECT COUNT(*) AS n FROM {table}").fetchone()["n"] == 0
+
+
+def test_reopening_is_idempotent(database: Path | str, tmp_path: Path) -> None:
+    first = open_store(database, tmp_path)
     record(first, make_item(), "k1", "https://cert.example/1")
     first.close()
     for _ in range(3):
-        again = Store(path)
+        again = open_store(database, tmp_path)
         assert again.migrate() == MIGRATIONS[-1][0]
         assert again.count_items() == 1
-        rows = again._connect().execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0]
-        assert rows == len(MIGRATIONS)
+        count = "SELECT COUNT(*) AS n FROM schema_migrations"
+        assert again._connect().execute(count).fetchone()["n"] == len(MIGRATIONS)
         again.close()
 
 
-def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "db.sqlite3"
-    Store(path).close()
-    conn = sqlite3.connect(path)
-    with conn:
+def test_newer_schema_is_refused(database: Path | str, tmp_path: Path) -> None:
+    store = open_store(database, tmp_path)
+    with store.transaction() as conn:
         conn.execute(
             "INSERT INTO schema_migrations VALUES (?, 'from the future', '2030-01-01T00:00:00Z')",
             (MIGRATIONS[-1][0] + 1,),
         )
-    conn.close()
+    store.close()
     with pytest.raises(StoreError, match=r"newer than this program's .* Upgrade briefings"):
-        Store(path)
+        open_store(database, tmp_path)
+
+
+def test_stores_opened_at_once_migrate_once(database: Path | str, tmp_path: Path) -> None:
+    """Processes starting together on a new database: one migrates, the others wait."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def open_one() -> None:
+        try:
+            start.wait()
+            open_store(database, tmp_path).close()
+        except BaseException as exc:  # collected and asserted in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    store = open_store(database, tmp_path)
+    count = "SELECT COUNT(*) AS n FROM schema_migrations"
+    assert store._connect().execute(count).fetchone()["n"] == len(MIGRATIONS)
+    store.close()
 
 
 def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
@@ -112,12 +135,14 @@ def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
         Store(path)
 
 
-def test_wal_mode_is_on(store: Store) -> None:
+def test_wal_mode_is_on(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state" / "briefings.sqlite3")
     assert store._connect().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     # A second, independent connection sees WAL too: it is a property of the file.
     conn = sqlite3.connect(store.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
+    store.close()
 
 
 # -- record_item rules -------------------------------------------------------------------

@@ -11,12 +11,17 @@ library is used here, since nothing else exists yet on a fresh machine.
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import venv
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +31,7 @@ INSTALL_LOG = VENV / "install.log"
 DEMO_DIR = ROOT / "build" / "demo"
 MIN_PYTHON = (3, 11)
 SYSTEM_PACKAGES = {"chromium": "chromium", "minisign": "minisign"}  # package: binary
+POSTGRES_URL_VAR = "BRIEFINGS_TEST_POSTGRES_URL"  # read by tests/conftest.py
 
 
 def venv_python() -> Path:
@@ -110,8 +116,90 @@ def ensure_system_packages() -> None:
         say(f"apt-get could not install {', '.join(missing)}")
 
 
+def postgres_bindir() -> Path | None:
+    """The newest Debian PostgreSQL's binaries (initdb, pg_ctl), installed if missing and root."""
+
+    def newest() -> Path | None:
+        found = sorted(
+            glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+            key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+        )
+        return Path(found[-1]).parent if found else None
+
+    if newest() is None and shutil.which("apt-get") and os.geteuid() == 0:
+        say("Installing Debian package: postgresql")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT, "env": env}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, **quiet)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=False, **quiet)
+    return newest()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str | None]:
+    """A throwaway PostgreSQL server on 127.0.0.1 for the tests; yields its URL, or None.
+
+    initdb into a temporary folder, start on a free port, create a database, and stop
+    and remove it all afterwards. PostgreSQL refuses to run as root, so as root (CI)
+    the server runs as the ``postgres`` user the Debian package creates.
+    """
+    bindir = postgres_bindir()
+    if bindir is None:
+        say("No PostgreSQL server (needs apt-get as root); its tests will report it")
+        yield None
+        return
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        as_user = ["runuser", "-u", "postgres", "--"]
+    base = Path(tempfile.mkdtemp(prefix="briefings-postgres-"))
+    data, log = base / "data", base / "server.log"
+    port = free_port()
+    url = f"postgresql://briefings@127.0.0.1:{port}/briefings_test"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT}
+
+    def pg(binary: str, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*as_user, str(bindir / binary), *args], check=False, cwd=base, **quiet
+        )
+
+    started = False
+    try:
+        if as_user:
+            shutil.chown(base, "postgres", "postgres")
+        # Throwaway data: no fsync, so the suite's many small transactions stay fast.
+        options = (
+            f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off -c synchronous_commit=off"
+            " -c full_page_writes=off -c max_connections=300"
+        )
+        steps = [
+            ("initdb", "-D", str(data), "-U", "briefings", "--auth=trust", "-E", "UTF8",
+             "--locale=C"),
+            ("pg_ctl", "-D", str(data), "-l", str(log), "-o", options, "-w", "start"),
+            ("createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "briefings", "briefings_test"),
+        ]  # fmt: skip
+        for binary, *args in steps:
+            if pg(binary, *args).returncode != 0:
+                tail = log.read_text()[-2000:] if log.exists() else ""
+                say(f"PostgreSQL did not start ({binary} failed){': ' + tail if tail else ''}")
+                yield None
+                return
+            started = started or binary == "pg_ctl"
+        say(f"PostgreSQL {bindir.parent.name} on 127.0.0.1:{port} for the store tests")
+        yield url
+    finally:
+        if started:
+            pg("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def test(pytest_args: list[str]) -> int:
-    """Lint, then the whole test suite."""
+    """Lint, then the whole test suite (the store's tests on SQLite and on PostgreSQL)."""
     python = ensure_venv()
     ensure_system_packages()
     say("ruff check")
@@ -120,10 +208,14 @@ def test(pytest_args: list[str]) -> int:
     say("ruff format --check")
     if run(python, "-m", "ruff", "format", "--check", ".") != 0:
         return 1
-    say("pytest")
-    # Two workers: CI machines have two cores; files stay whole per worker (flow tests
-    # share one Prefect harness per file).
-    return run(python, "-m", "pytest", "-n", "2", "--dist", "loadfile", *pytest_args)
+    with postgres_server() as url:
+        env = dict(os.environ)
+        if url:
+            env[POSTGRES_URL_VAR] = url
+        say("pytest")
+        # Two workers: CI machines have two cores; files stay whole per worker (flow tests
+        # share one Prefect harness per file).
+        return run(python, "-m", "pytest", "-n", "2", "--dist", "loadfile", *pytest_args, env=env)
 
 
 def main(argv: list[str]) -> int:
