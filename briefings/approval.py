@@ -284,6 +284,17 @@ class Workflow:
             raise WorkflowError(f"{officer} has already approved this version of {briefing_id}")
         now = self.clock()
         with self.store.transaction() as conn:
+            # Decided again under the store's write lock: an approval or an edit that
+            # committed since the checks above (another officer, at the same moment)
+            # counts, so two approvals at once approve, and one officer counts once.
+            record = self.record(briefing_id)
+            if record.content_hash != digest or record.state not in APPROVABLE_STATES:
+                raise WorkflowError(
+                    f"{briefing_id} changed while it was being approved; review it and approve again"
+                )
+            valid = self.valid_approvals(record)
+            if any(a.officer == officer for a in valid):
+                raise WorkflowError(f"{officer} has already approved this version of {briefing_id}")
             self.store.keep_blob(conn, digest, raw)
             self.store.add_approval(conn, record.id, record.lang, officer, digest, note, now)
             self.audit.append(

@@ -11,6 +11,7 @@ the head hash in the signed site manifest anchors it outside their reach.)
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -83,10 +84,17 @@ class AuditLog:
         return entry
 
     def write_head(self) -> None:
-        """Record the newest entry beside the database (after the transaction committed)."""
-        last = self.store.last_audit_entry()
-        if last is not None:
-            write_atomically(self.head_path, f"{last.seq} {last.entry_hash}\n".encode())
+        """Record the newest entry beside the database (after the transaction committed).
+
+        Writers that committed at the same moment take turns on a file lock and each
+        reads the newest entry inside it, so the head never goes back to an older one.
+        """
+        self.head_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.head_path.with_name("audit.head.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            last = self.store.last_audit_entry()
+            if last is not None:
+                write_atomically(self.head_path, f"{last.seq} {last.entry_hash}\n".encode())
 
     def verify(self) -> list[str]:
         """Every break in the chain, as messages; empty when the log is intact."""

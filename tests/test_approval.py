@@ -10,10 +10,12 @@ from __future__ import annotations
 import ast
 import importlib.util
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
+from briefings.audit import AuditLog
 from briefings.documents import sha256_bytes
 from briefings.errors import WorkflowError
 
@@ -704,3 +706,52 @@ def test_only_the_cli_and_the_workflow_approve_in_the_core() -> None:
     assert offenders == []
     cli_calls = _approval_calls(ROOT / "briefings" / "cli.py")
     assert cli_calls and all(".approve" in hit for hit in cli_calls)
+
+
+# -- concurrency ---------------------------------------------------------------------------
+
+
+def _race(*calls) -> list[object]:
+    """Run the calls at once, each in its own thread (its own connection); their results."""
+    results: list[object] = [None] * len(calls)
+    start = threading.Barrier(len(calls))
+
+    def run(index: int, call) -> None:
+        try:
+            start.wait()
+            results[index] = call()
+        except BaseException as exc:  # returned and asserted in the main thread
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_two_officers_approving_at_once_approve(env, digest) -> None:
+    """Both approvals count: the second to commit sees the first and approves."""
+    original = env.read(digest)
+    results = _race(
+        lambda: env.workflow().approve(digest, "ana").state,
+        lambda: env.workflow().approve(digest, "ben").state,
+    )
+    assert sorted(results) == ["approved", "in-review"], results
+    assert state(env, digest) == "approved"
+    assert valid_officers(env, digest) == ["ana", "ben"]
+    assert env.workflow().approved_bytes(digest) == original
+    assert AuditLog(env.store).verify() == []
+
+
+def test_the_same_officer_approving_twice_at_once_counts_once(env, digest) -> None:
+    results = _race(
+        lambda: env.workflow().approve(digest, "ana").state,
+        lambda: env.workflow().approve(digest, "ana").state,
+    )
+    assert results.count("in-review") == 1, results
+    assert [type(r) for r in results if r != "in-review"] == [WorkflowError]
+    assert state(env, digest) == "in-review"
+    assert [a.officer for a in env.store.approvals(digest)] == ["ana"]
+    assert AuditLog(env.store).verify() == []

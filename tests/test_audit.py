@@ -8,6 +8,7 @@ import importlib.util
 import itertools
 import json
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -301,3 +302,37 @@ def test_audit_show_of_an_unknown_briefing_is_an_error(env, history, capsys) -> 
     capsys.readouterr()
     assert main(["-w", str(env.root), "audit", "show", "nope"]) == 1
     assert "Error:" in capsys.readouterr().err
+
+
+# -- concurrency -------------------------------------------------------------------------
+
+
+def test_writers_in_threads_keep_one_chain(env) -> None:
+    """Threads appending at once (one connection each, truly parallel on PostgreSQL)
+    never fork the chain: each entry follows the one committed before it."""
+    writers, per_writer = 4, 15
+    errors: list[BaseException] = []
+    start = threading.Barrier(writers)
+    log = audit(env)
+
+    def append(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(per_writer):
+                with env.store.transaction() as conn:
+                    log.append(conn, actor=f"writer-{n}", action="test", details={"i": i})
+        except BaseException as exc:  # collected and asserted in the main thread
+            errors.append(exc)
+        finally:
+            env.store.close()
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    log.write_head()
+    entries = env.store.audit_entries()
+    assert [e.seq for e in entries] == list(range(1, writers * per_writer + 1))
+    assert log.verify() == []
