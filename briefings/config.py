@@ -184,7 +184,11 @@ CpuComputeType = Literal["int8", "int8_float32", "int16", "float32", "default", 
 
 class TranslationSettings(_Section):
     beam_size: int = Field(
-        4, ge=1, le=16, description="Beam size of CTranslate2's decoding; 1 is greedy (fastest)."
+        4,
+        ge=1,
+        le=16,
+        description="Beam size of CTranslate2's decoding; 1 is greedy (fastest). Segments already "
+        "in the translation memory keep their translation when it changes.",
     )
     threads: int = Field(
         0,
