@@ -207,9 +207,17 @@ def times_from_audit(
 
 
 def collect_briefing_times(
-    store: Store, briefing_ids: Iterable[str] | None = None
+    store: Store,
+    briefing_ids: Iterable[str] | None = None,
+    *,
+    pending: dict[str, datetime] | None = None,
 ) -> list[BriefingTimes]:
-    """Every briefing's times (or those named), from the store and its audit log."""
+    """Every briefing's times (or those named), from the store and its audit log.
+
+    ``pending`` maps briefings about to be published (in their own language) to the
+    time that publication will be recorded with: the publishing stage draws the status
+    page before it records what it published, and the page must not change when the
+    next run finds the record."""
     records = store.list_briefings()
     if briefing_ids is not None:
         wanted = set(briefing_ids)
@@ -219,6 +227,15 @@ def collect_briefing_times(
     for entry in store.audit_entries():
         if entry.briefing_id:
             audit.setdefault(entry.briefing_id, []).append(entry)
+    langs = {r.id: r.lang for r in records}
+    for briefing_id, at in (pending or {}).items():
+        if briefing_id in langs:
+            stamp = at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+            audit.setdefault(briefing_id, []).append(
+                AuditEntry(
+                    0, stamp, "", "publish", briefing_id, langs[briefing_id], None, {}, "", ""
+                )
+            )
     out = []
     for record in records:
         first_published, ingested = item_times.get(record.id, (None, None))
@@ -408,29 +425,46 @@ def status_fragment(stats: list[WeekStats], *, languages: Iterable[str] = ()) ->
     return "\n".join(parts)
 
 
+def latest_event(times: Iterable[BriefingTimes]) -> datetime | None:
+    """The latest moment in ``times``: what a status page of them is up to date with."""
+    moments = [
+        moment
+        for t in times
+        for moment in (t.first_published, t.ingested, t.approved, *t.published.values())
+        if moment is not None
+    ]
+    return max(moments, default=None)
+
+
 def status_page(
     stats: list[WeekStats],
     *,
     title: str,
-    generated: datetime,
+    generated: datetime | None,
     languages: Iterable[str] = (),
     stylesheet: str | None = "style.css",
+    home: str | None = None,
 ) -> str:
-    """A whole ``status.html``: the fragment in a minimal page (the site's own stylesheet)."""
+    """A whole ``status.html``: the fragment in a minimal page (the site's own stylesheet).
+
+    ``generated`` is the moment the figures are up to date with; a published site passes
+    its data's latest event (:func:`latest_event`), not the clock, so that the page only
+    changes when its figures do. ``home`` links back to the site."""
     link = (
         f'<link rel="stylesheet" href="{escape(stylesheet, quote=True)}">\n' if stylesheet else ""
     )
-    stamp = generated.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = generated.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if generated else "–"
+    back = f'<p><a href="{escape(home, quote=True)}">{escape(title)}</a></p>\n' if home else ""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en" dir="ltr">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="referrer" content="no-referrer">\n'
-        f"<title>{escape(title)}: response times</title>\n{link}</head>\n<body>\n<main>\n"
+        f"<title>{escape(title)}: response times</title>\n{link}</head>\n<body>\n{back}<main>\n"
         f"<h1>{escape(title)}: response times</h1>\n"
         "<p>How long briefings took, from the first publication by a source, "
         "as weekly medians.</p>\n"
         f"{status_fragment(stats, languages=languages)}\n"
-        f"<p><small>Generated {escape(stamp)}.</small></p>\n"
+        f"<p><small>Figures as of {escape(stamp)}.</small></p>\n"
         "</main>\n</body>\n</html>\n"
     )

@@ -12,9 +12,13 @@ release, not rewritten. A crash at any point leaves the previous site whole.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import html
+import json
 import logging
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +30,13 @@ from briefings.config import AudienceConfig
 from briefings.documents import parse_document, sha256_bytes
 from briefings.errors import PublishError, WorkflowError
 from briefings.labels import glossary_labels
+from briefings.metrics import (
+    BriefingTimes,
+    collect_briefing_times,
+    latest_event,
+    status_page,
+    weekly_medians,
+)
 from briefings.models import BriefingRecord
 from briefings.rendering import MarkdownRenderer
 from briefings.signing import SigningKey, load_or_create_key
@@ -39,7 +50,11 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 MANIFEST = "manifest.txt"
 SIGNATURE = "manifest.txt.minisig"
+STATUS = "status.html"
 PUBLISHED_STATES = ["approved", "published", "withdrawn", "corrected"]
+# A published briefing whose file changed goes back to review (or draft); until the
+# new text is approved, the site keeps what was published.
+REVISED_STATES = ["in-review", "draft"]
 TEXT_SUFFIXES = (".html", ".md", ".xml", ".atom", ".rss", ".json", ".opml", ".txt", ".css", ".pub")
 PUBLISHER = "system:publish"
 
@@ -78,9 +93,12 @@ class PublishReport:
 # -- what is published ---------------------------------------------------------------
 
 
-def _published_hash(store: Store, briefing_id: str) -> str | None:
+def _published_hashes(store: Store, briefing_id: str) -> tuple[str | None, str | None]:
+    """The first and the last text of a briefing that were published (None: never)."""
     entries = [e for e in store.audit_entries(briefing_id) if e.action == "publish"]
-    return entries[-1].content_hash if entries else None
+    if not entries:
+        return None, None
+    return entries[0].content_hash, entries[-1].content_hash
 
 
 def _approved_at(store: Store, briefing_id: str, lang: str, digest: str) -> datetime | None:
@@ -92,12 +110,22 @@ def collect_publications(workflow: Workflow, report: PublishReport) -> list[Publ
     """Every briefing and translation that may be published now, with its exact bytes."""
     store = workflow.store
     publications = []
-    for record in store.list_briefings(states=PUBLISHED_STATES):
+    for record in store.list_briefings(states=PUBLISHED_STATES + REVISED_STATES):
+        first_digest, digest = _published_hashes(store, record.id)
         if record.state == "approved":
             raw = workflow.approved_bytes(record.id)
-        else:  # published, withdrawn or corrected: what was published stays
-            digest = _published_hash(store, record.id)
+        else:  # published, withdrawn, corrected or revised since: what was published stays
+            if digest is None and record.state in REVISED_STATES:
+                continue  # never published: nothing to keep on the site
             raw = store.blob(digest) if digest else None
+            if raw is not None and sha256_bytes(raw) != digest:
+                log.error("%s: the stored published text does not match its checksum", record.id)
+                report.skipped.append(
+                    f"{record.id}: its published text in the store no longer matches the "
+                    f"approved checksum {digest[:12]}… (changed in the database); not "
+                    f"republished. Check the database, then approve the briefing again"
+                )
+                continue
         if raw is None:
             if record.state != "withdrawn":
                 report.skipped.append(f"{record.id}: no approved text to publish")
@@ -110,11 +138,15 @@ def collect_publications(workflow: Workflow, report: PublishReport) -> list[Publ
         except ValueError:
             report.skipped.append(f"{record.id}: unreadable tlp in its front matter")
             continue
-        when = _approved_at(store, record.id, record.lang, digest) or record.created_at or utcnow()
+        approved_at = _approved_at(store, record.id, record.lang, digest)
+        first = _approved_at(store, record.id, record.lang, first_digest) if first_digest else None
+        # Published when its first text was; an approved new text is an update.
+        when = first or approved_at or record.created_at or utcnow()
+        revised = max(approved_at or when, when)
         withdrawn = None
         if record.state == "withdrawn":
             withdrawn = {"reason": record.state_reason or "", "at": record.updated_at or when}
-        updated = withdrawn["at"] if withdrawn else when
+        updated = withdrawn["at"] if withdrawn else revised
         source = Publication(
             record, record.lang, document.meta, document.body, raw, when, updated, {}, withdrawn
         )
@@ -194,6 +226,49 @@ def _translations(
 # -- TLP leak scan --------------------------------------------------------------------
 
 
+MIN_SENTENCE = 30  # shorter sentences ("A fix ships in May.") are too common to betray
+_SENTENCE_END = re.compile(r"(?<=[.!?;。！？؟])\s+")
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_BLOCK = re.compile(r"^\s*(?:#{1,6}\s|[-*+]\s|\d+[.)]\s|>|\|)")
+_MD_MARKERS = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+|(?:>\s*)+)")
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _plain_markdown(text: str) -> str:
+    """Markdown as the text a reader sees: link text without its target, no emphasis or
+    code markers (block markers are left: callers strip them per line)."""
+    text = _MD_LINK.sub(r"\1", text)
+    return text.replace("**", "").replace("__", "").replace("`", "")
+
+
+def sentences(body: str) -> list[str]:
+    """The sentences of a Markdown body as plain text with normalised whitespace.
+
+    Headings, list items and table rows are segments of their own; the lines of a
+    paragraph are joined, then split at sentence ends."""
+    segments: list[str] = []
+    current: list[str] = []
+    for line in body.splitlines():
+        if not line.strip():
+            current = []
+            continue
+        if _MD_BLOCK.match(line) or not current:
+            current = []
+            segments.append("")
+        current.append(line)
+        text = _MD_MARKERS.sub("", line).strip("| ")
+        segments[-1] = f"{segments[-1]} {text}" if segments[-1] else text
+    out = []
+    for segment in segments:
+        for cell in segment.split(" | ") if "|" in segment else [segment]:
+            out += [_squash(s) for s in _SENTENCE_END.split(_plain_markdown(cell)) if s.strip()]
+    return out
+
+
 def leak_needles(
     publications: list[Publication],
     excluded_ids: set[str],
@@ -201,28 +276,26 @@ def leak_needles(
     boilerplate: str = "",
 ) -> dict[str, list[str]]:
     """Strings that betray each excluded briefing: its id and title, the titles and
-    summaries of its restricted source items, and its longer lines of text, except
-    lines of template boilerplate (``boilerplate``) that every briefing shares."""
+    summaries of its restricted source items, and every longer sentence of its text,
+    except sentences of template boilerplate (``boilerplate``) that every briefing shares.
+
+    All needles have normalised whitespace: :func:`scan_for_leaks` compares them with
+    each file's text normalised the same way."""
+    shared = _squash(boilerplate)
     needles: dict[str, list[str]] = {}
     for pub in publications:
         if pub.id not in excluded_ids:
             continue
         found = needles.setdefault(pub.id, [pub.id])
-        if len(pub.title) >= 12:
-            found.append(pub.title)
-        found += [t for t in (restricted_items or {}).get(pub.id, []) if len(t) >= 12]
-        for line in pub.body.splitlines():
-            text = _plain_line(line)
-            if len(text) >= 40 and text[:60] not in boilerplate:
-                found.append(text[:120])
+        candidates = [pub.title, *(restricted_items or {}).get(pub.id, [])]
+        found += [t for text in candidates if len(t := _squash(text)) >= 12]
+        for sentence in sentences(pub.body):
+            if sentence.startswith("What to do:"):
+                sentence = sentence.split(":", 1)[1].strip()
+            if len(sentence) >= MIN_SENTENCE and sentence not in shared:
+                found.append(sentence)
+        needles[pub.id] = list(dict.fromkeys(found))
     return needles
-
-
-def _plain_line(line: str) -> str:
-    """A Markdown line without its markers, as the text readers see."""
-    text = line.strip().lstrip("#-*> ").strip()
-    text = text.replace("**", "").replace("`", "")
-    return text.split(":", 1)[1].strip() if text.startswith("What to do:") else text
 
 
 def _boilerplate() -> str:
@@ -253,29 +326,102 @@ def restricted_item_texts(
     return out
 
 
-def scan_for_leaks(files: dict[str, bytes], needles: dict[str, list[str]]) -> list[str]:
-    """Every (briefing, file) where an excluded briefing's text appears."""
-    import html
+def readable_texts(path: str, data: bytes) -> list[str]:
+    """A file as every text a reader could see, whitespace normalised: as is, with
+    entities decoded and tags removed (pages, and the HTML inside feeds), JSON strings
+    decoded, and Markdown link and emphasis markers removed."""
+    text = data.decode("utf-8", "replace")
+    parts = [text]
+    if path.endswith(".json"):
+        with contextlib.suppress(ValueError):
+            parts.append("\n".join(_json_strings(json.loads(text))))
+    out = []
+    for part in parts:
+        out.append(_squash(part))
+        if "&" in part or "<" in part:
+            out.append(_squash(html.unescape(_TAG.sub("", html.unescape(part)))))
+        if "](" in part or "`" in part or "*" in part or "_" in part:
+            out.append(_squash(_plain_markdown(part)))
+    return out
 
-    problems = []
-    for path, data in files.items():
-        if not path.endswith(TEXT_SUFFIXES):
-            continue
-        text = data.decode("utf-8", "replace")
-        unescaped = html.unescape(text)
+
+def _json_strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (str(k), *_json_strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _json_strings(v)]
+    return []
+
+
+class LeakScanner:
+    """Finds the needles of excluded briefings in files, fast enough for whole sites.
+
+    A needle of three words or more is only searched for in a file that has one of its
+    inner words (its longest); shorter needles (ids, short titles) are always searched."""
+
+    def __init__(self, needles: dict[str, list[str]]):
+        self.needles = needles
+        self.always: list[tuple[str, str]] = []
+        self.by_word: dict[str, list[tuple[str, str]]] = {}
         for briefing_id, strings in needles.items():
             for needle in strings:
-                if needle in text or needle in unescaped or html.escape(needle) in text:
-                    problems.append(f"{briefing_id} appears in {path} ({needle[:60]!r})")
-                    break
+                words = needle.split()
+                if len(words) >= 3:
+                    anchor = max(words[1:-1], key=len)
+                    self.by_word.setdefault(anchor, []).append((briefing_id, needle))
+                else:
+                    self.always.append((briefing_id, needle))
+        self.digest = hashlib.sha256(
+            json.dumps(needles, sort_keys=True, ensure_ascii=False).encode()
+        ).hexdigest()
+
+    def scan(self, path: str, data: bytes) -> list[str]:
+        if not self.needles or not path.endswith(TEXT_SUFFIXES):
+            return []
+        texts = readable_texts(path, data)
+        words: set[str] = set()
+        for text in texts:
+            words.update(text.split())
+        candidates = list(self.always)
+        for word in words & self.by_word.keys():
+            candidates += self.by_word[word]
+        problems: list[str] = []
+        seen: set[str] = set()
+        for briefing_id, needle in candidates:
+            if briefing_id not in seen and any(needle in text for text in texts):
+                seen.add(briefing_id)
+                problems.append(f"{briefing_id} appears in {path} ({needle[:60]!r})")
+        return problems
+
+
+def scan_for_leaks(
+    files: dict[str, bytes],
+    needles: dict[str, list[str]],
+    *,
+    clean: Callable[[str], bool] | None = None,
+) -> list[str]:
+    """Every (briefing, file) where an excluded briefing's text appears. ``clean(path)``
+    may say a file is known clean (the same bytes passed the same needles before)."""
+    scanner = LeakScanner(needles)
+    problems = []
+    for path, data in files.items():
+        if clean is None or not clean(path):
+            problems += scanner.scan(path, data)
     return problems
 
 
 # -- writing and switching ------------------------------------------------------------
 
 
-def manifest_bytes(files: dict[str, bytes]) -> bytes:
-    lines = [f"{hashlib.sha256(data).hexdigest()}  {path}" for path, data in sorted(files.items())]
+def file_digests(files: dict[str, bytes]) -> dict[str, str]:
+    return {path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
+
+
+def manifest_bytes(files: dict[str, bytes], digests: dict[str, str] | None = None) -> bytes:
+    digests = digests if digests is not None else file_digests(files)
+    lines = [f"{digests[path]}  {path}" for path in sorted(files)]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -306,14 +452,23 @@ class SiteWriter:
             )
         return None
 
-    def write(self, files: dict[str, bytes], release_name: str) -> tuple[Path, int, int]:
-        """Write a new release (hard links for unchanged files), then switch to it."""
+    def live_manifest(self) -> tuple[Path | None, bytes | None]:
+        """The live release and its manifest's bytes (None where there is none)."""
         live = self.live_release()
-        previous = (
-            read_manifest((live / MANIFEST).read_text())
-            if live and (live / MANIFEST).exists()
-            else {}
-        )
+        try:
+            return live, (live / MANIFEST).read_bytes() if live else None
+        except OSError:
+            return live, None
+
+    def write(
+        self, files: dict[str, bytes], release_name: str, digests: dict[str, str] | None = None
+    ) -> tuple[Path, int, int]:
+        """Write a new release, then switch to it. A file whose bytes the live release
+        already has, unchanged on disk, is hard-linked from it instead of written."""
+        digests = digests if digests is not None else file_digests(files)
+        live, manifest = self.live_manifest()
+        previous = read_manifest(manifest.decode("utf-8", "replace")) if manifest else {}
+        self._check_writable()
         try:
             self.releases.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -323,18 +478,24 @@ class SiteWriter:
         if partial.exists():
             shutil.rmtree(partial)
         written = linked = 0
+        folders: set[Path] = set()
         try:
             for path, data in sorted(files.items()):
                 target = partial / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                digest = hashlib.sha256(data).hexdigest()
-                if live and previous.get(path) == digest and path not in (MANIFEST, SIGNATURE):
+                if target.parent not in folders:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    folders.add(target.parent)
+                unchanged = previous.get(path) == digests[path] and path not in (
+                    MANIFEST,
+                    SIGNATURE,
+                )
+                if live and unchanged and _same_bytes(live / path, data):
                     try:
                         os.link(live / path, target)
                         linked += 1
                         continue
                     except OSError:
-                        pass  # another file system or a missing file: write it
+                        pass  # another file system: write it
                 target.write_bytes(data)
                 written += 1
             os.replace(partial, final)
@@ -343,9 +504,26 @@ class SiteWriter:
             raise PublishError(
                 f"cannot write the new site in {self.releases}: {exc.strerror}"
             ) from exc
-        self.switch(final)
+        try:
+            self.switch(final)
+        except OSError as exc:
+            shutil.rmtree(final, ignore_errors=True)
+            raise PublishError(
+                f"cannot switch {self.output} to the new site: {self.output.parent} is not "
+                f"writable ({exc.strerror}). The live site is unchanged; make the folder "
+                f"writable for this user and publish again"
+            ) from exc
         self.prune(final)
         return final, written, linked
+
+    def _check_writable(self) -> None:
+        """Fail before writing a whole release that could never be switched in."""
+        parent = self.output.parent
+        if parent.is_dir() and not os.access(parent, os.W_OK | os.X_OK):
+            raise PublishError(
+                f"cannot publish to {self.output}: {parent} is not writable. The live site is "
+                f"unchanged; make the folder writable for this user and publish again"
+            )
 
     def switch(self, release: Path) -> None:
         """Point ``output`` at ``release`` in one rename: readers see the old or the new site."""
@@ -353,9 +531,17 @@ class SiteWriter:
         if link.is_symlink() or link.exists():
             link.unlink()
         os.symlink(os.path.relpath(release, self.output.parent), link)
-        os.replace(link, self.output)
+        try:
+            os.replace(link, self.output)
+        except OSError:
+            with contextlib.suppress(OSError):
+                link.unlink()
+            raise
 
     def prune(self, live: Path) -> None:
+        """Remove old releases (never the live one), and what killed runs left."""
+        if not self.releases.is_dir():
+            return
         releases = sorted(
             p for p in self.releases.iterdir() if p.is_dir() and not p.name.startswith(".")
         )
@@ -364,6 +550,21 @@ class SiteWriter:
                 shutil.rmtree(old, ignore_errors=True)
         for partial in self.releases.glob(".*.partial"):
             shutil.rmtree(partial, ignore_errors=True)
+        link = self.output.with_name(f".{self.output.name}.switch")
+        if link.is_symlink():
+            with contextlib.suppress(OSError):
+                link.unlink()
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    """Whether the file at ``path`` holds exactly ``data`` (a live file may have been
+    changed in place since its manifest was signed: then it must not be reused)."""
+    try:
+        if path.stat().st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except OSError:
+        return False
 
 
 # -- the stage ------------------------------------------------------------------------
@@ -378,10 +579,19 @@ def publish_site(
     audiences: list[str] | None = None,
 ) -> PublishReport:
     """Build, check, sign and switch every audience's site; then record what was published."""
-    workflow = Workflow(workspace, store, clock=clock)
+    now = clock()  # one moment per run: what it records, and what its status page shows
+    workflow = Workflow(workspace, store, clock=lambda: now)
     workflow.sync()
     report = PublishReport()
     publications = collect_publications(workflow, report)
+    times = {
+        t.briefing_id: t
+        for t in collect_briefing_times(
+            store,
+            {p.id for p in publications},
+            pending={r.id: now for r in store.list_briefings(states=["approved"])},
+        )
+    }
     key = load_or_create_key(workspace.root / "keys")
     renderer = MarkdownRenderer(workspace.root / "state" / "render-cache")
     labels = labels or glossary_labels(workspace)
@@ -395,10 +605,11 @@ def publish_site(
             audience=audience, site_title=config.workspace.name, languages=config.workspace.languages,
             source_lang=config.workspace.source_lang, labels=labels, renderer=renderer,
             page_size=config.publishing.page_size, template_dirs=_template_dirs(workspace),
-            demonstration=config.publishing.demonstration,
+            demonstration=config.publishing.demonstration, status_page=True,
         )  # fmt: skip
+        status = _status_page(builder, [times[i] for i in {p.id for p in allowed} if i in times])
         audience_report = _publish_audience(
-            workspace, audience, builder, allowed, publications, excluded_ids, key, store
+            workspace, audience, builder, allowed, publications, excluded_ids, key, store, status
         )
         report.audiences.append(audience_report)
         included |= {p.id for p in allowed}
@@ -424,6 +635,7 @@ def _publish_audience(
     excluded_ids: set[str],
     key: SigningKey,
     store: Store,
+    status: bytes | None = None,
 ) -> AudienceReport:
     output = workspace.resolve(audience.output)
     report = AudienceReport(
@@ -431,19 +643,32 @@ def _publish_audience(
     )
     files = builder.build(allowed)
     files["briefings.pub"] = key.public.minisign_text().encode()
+    if status is not None:
+        files[STATUS] = status
+    digests = file_digests(files)
+    writer = SiteWriter(output, workspace.config.publishing.keep_releases)
+    live, live_manifest = writer.live_manifest()
     needles = leak_needles(
         publications,
         excluded_ids,
         restricted_item_texts(store, excluded_ids, audience),
         _boilerplate(),
     )
-    leaks = scan_for_leaks(files, needles)
+    scanner = LeakScanner(needles)
+    scans = _ScanRecord(workspace.root / "state" / "publish" / f"{audience.name}.scan.json")
+    known_clean = scans.clean_digests(live_manifest, scanner.digest)
+    leaks = [
+        problem
+        for path, data in files.items()
+        if digests[path] not in known_clean
+        for problem in scanner.scan(path, data)
+    ]
     if leaks:
         raise PublishError(
             f"TLP check failed for audience {audience.name} (max TLP:{audience.max_tlp.value}); "
             "nothing was published:\n  " + "\n  ".join(leaks[:20])
         )
-    manifest = manifest_bytes(files)
+    manifest = manifest_bytes(files, digests)
     head = store.last_audit_entry()
     comment = (
         f"briefings audience={audience.name} files={len(files)} "
@@ -451,15 +676,18 @@ def _publish_audience(
     )
     files[MANIFEST] = manifest
     files[SIGNATURE] = key.sign(manifest, comment).encode()
+    digests[MANIFEST] = hashlib.sha256(manifest).hexdigest()
+    digests[SIGNATURE] = hashlib.sha256(files[SIGNATURE]).hexdigest()
     report.files = len(files)
-    writer = SiteWriter(output, workspace.config.publishing.keep_releases)
-    live = writer.live_release()
-    if live and (live / MANIFEST).exists() and (live / MANIFEST).read_bytes() == manifest:
+    if live and live_manifest == manifest:
         report.changed = False
         report.release = live.name
+        writer.prune(live)  # what a killed run left behind
+        scans.save(manifest, scanner.digest)
         return report
-    release_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{hashlib.sha256(manifest).hexdigest()[:8]}"
-    final, report.written, report.linked = writer.write(files, release_name)
+    release_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{digests[MANIFEST][:8]}"
+    final, report.written, report.linked = writer.write(files, release_name, digests)
+    scans.save(manifest, scanner.digest)
     report.release = final.name
     log.info(
         "audience %s: %d files (%d written, %d unchanged)",
@@ -469,6 +697,51 @@ def _publish_audience(
         report.linked,
     )
     return report
+
+
+class _ScanRecord:
+    """Which needles the live release was scanned with: its files need no second scan
+    while the needles stay the same (an incremental rebuild scans only new bytes)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def clean_digests(self, live_manifest: bytes | None, needles_digest: str) -> set[str]:
+        if live_manifest is None:
+            return set()
+        try:
+            record = json.loads(self.path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return set()
+        if record != {
+            "manifest": hashlib.sha256(live_manifest).hexdigest(),
+            "needles": needles_digest,
+        }:
+            return set()
+        return set(read_manifest(live_manifest.decode("utf-8", "replace")).values())
+
+    def save(self, manifest: bytes, needles_digest: str) -> None:
+        record = {"manifest": hashlib.sha256(manifest).hexdigest(), "needles": needles_digest}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(record), "utf-8")
+            tmp.replace(self.path)
+        except OSError as exc:  # only an optimisation: the next run scans everything
+            log.warning("cannot record the leak scan in %s: %s", self.path, exc)
+
+
+def _status_page(builder: SiteBuilder, times: list[BriefingTimes]) -> bytes:
+    """The audience's response times: only its own briefings count (an excluded one
+    must not show, not even as a number in a weekly median)."""
+    page = status_page(
+        weekly_medians(times),
+        title=builder.site_title,
+        generated=latest_event(times),
+        languages=builder.languages,
+        home=f"{builder.source_lang}/",
+    )
+    return page.encode("utf-8")
 
 
 def _template_dirs(workspace: Workspace) -> list[Path]:

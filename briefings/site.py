@@ -25,10 +25,13 @@ import jinja2
 
 from briefings import feeds, i18n
 from briefings.config import AudienceConfig
+from briefings.errors import PublishError
 from briefings.models import BriefingRecord
 from briefings.rendering import MarkdownRenderer
 
 Labels = Callable[[str, str], str]  # (concept id, lang) -> label
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+STATIC_FILES = ("style.css", "print.css", "favicon.ico")
 
 
 @dataclass
@@ -89,8 +92,13 @@ class SiteBuilder:
         page_size: int,
         template_dirs: list[Path] | None = None,
         demonstration: bool = False,
+        status_page: bool = False,
     ):
         self.demonstration = demonstration
+        self.status_page = status_page
+        self._corrected_by: dict[str, str] = {}
+        self._versions: dict[str, dict[str, Publication]] = {}
+        self._listing_langs: dict[str, set[str]] = {}
         self.audience = audience
         self.site_title = audience.title or site_title
         self.languages = languages
@@ -118,14 +126,19 @@ class SiteBuilder:
         env.install_gettext_translations(i18n.translations(lang), newstyle=True)
         return env
 
-    def _page(
-        self, lang: str, template: str, path: str, page: dict[str, Any], generated: str
-    ) -> bytes:
-        site = self._site_context(lang, path, generated)
-        html = self._env(lang).get_template(template).render(site=site, page=page)
+    def _page(self, lang: str, template: str, path: str, page: dict[str, Any]) -> bytes:
+        site = self._site_context(lang, path)
+        try:
+            html = self._env(lang).get_template(template).render(site=site, page=page)
+        except jinja2.TemplateError as exc:
+            raise PublishError(
+                f"template error in {_template_location(exc, template)} while rendering "
+                f"{path}: {exc.message or type(exc).__name__}. Fix the template (or remove the "
+                f"workspace's override of it) and publish again"
+            ) from exc
         return html.encode("utf-8")
 
-    def _site_context(self, lang: str, path: str, generated: str) -> dict[str, Any]:
+    def _site_context(self, lang: str, path: str) -> dict[str, Any]:
         return {
             "title": self.site_title,
             "lang": lang,
@@ -144,7 +157,7 @@ class SiteBuilder:
             "audience": self.audience.name,
             "demonstration": self.demonstration,
             "tlp_max": self.audience.max_tlp.value,
-            "generated": generated,
+            "status_href": href(path, "status.html") if self.status_page else None,
             "public_key_href": href(path, "briefings.pub"),
             "manifest_href": href(path, "manifest.txt"),
             "feeds": {
@@ -158,6 +171,8 @@ class SiteBuilder:
     # -- the build ----------------------------------------------------------------------
 
     def build(self, publications: list[Publication]) -> dict[str, bytes]:
+        """Every file of the site. No page carries the build's time: a page changes only
+        when what it shows changes, so a rebuild rewrites only the files an edit affects."""
         files: dict[str, bytes] = {}
         by_lang: dict[str, list[Publication]] = {lang: [] for lang in self.languages}
         for pub in publications:
@@ -167,25 +182,65 @@ class SiteBuilder:
         versions: dict[str, dict[str, Publication]] = {}
         for pub in publications:
             versions.setdefault(pub.id, {})[pub.lang] = pub
-        newest = max((p.updated for p in publications), default=None)
+        # The correction of each corrected briefing: both pages link each other.
+        self._corrected_by = {
+            str(pub.meta["corrects"]): pub.id
+            for pub in sorted(publications, key=lambda p: (p.published, p.id))
+            if pub.meta.get("corrects")
+        }
+        self._versions = versions
+        concepts = {
+            (lang, category): self._grouped(pubs, category)
+            for lang, pubs in by_lang.items()
+            for category in ("sector", "threat")
+        }
+        # Which listing folders exist in which languages: only those are alternates.
+        self._listing_langs: dict[str, set[str]] = {"": set(by_lang)}
+        for (lang, category), groups in concepts.items():
+            for concept in groups:
+                self._listing_langs.setdefault(self._listing_folder(category, concept), set()).add(
+                    lang
+                )
         for lang, pubs in by_lang.items():
-            generated = i18n.format_date(newest, lang) if newest else ""
             for pub in pubs:
-                files.update(self._briefing_files(pub, versions[pub.id], generated))
-            files.update(self._listing_files(lang, pubs, "index", None, generated))
+                files.update(self._briefing_files(pub, versions[pub.id]))
+            files.update(self._listing_files(lang, pubs, "index", None))
             for category in ("sector", "threat"):
-                for concept in sorted({c for p in pubs for c in self._concepts(p, category)}):
-                    chosen = [p for p in pubs if concept in self._concepts(p, category)]
-                    files.update(self._listing_files(lang, chosen, category, concept, generated))
-            files.update(self._feed_files(lang, pubs, newest))
-        files["index.html"] = self._root(newest)
+                for concept, chosen in sorted(concepts[(lang, category)].items()):
+                    files.update(self._listing_files(lang, chosen, category, concept))
+            files.update(self._feed_files(lang, pubs, concepts[(lang, "sector")]))
+        files["index.html"] = self._root()
         files["sitemap.xml"] = self._sitemap(files, versions)
         files["robots.txt"] = (
             f"User-agent: *\nAllow: /\nSitemap: {self.base_url}sitemap.xml\n".encode()
         )
-        for name in ("style.css", "print.css"):
+        for name in STATIC_FILES:
             files[name] = (resources.files("briefings") / "templates" / "site" / name).read_bytes()
         return files
+
+    def _grouped(self, pubs: list[Publication], category: str) -> dict[str, list[Publication]]:
+        """The publications of each concept of ``category``, in the order of ``pubs``."""
+        groups: dict[str, list[Publication]] = {}
+        for pub in pubs:
+            for concept in dict.fromkeys(self._concepts(pub, category)):
+                groups.setdefault(concept, []).append(pub)
+        return groups
+
+    @staticmethod
+    def _listing_folder(category: str, concept: str | None) -> str:
+        if category == "index" or concept is None:
+            return ""
+        return f"{'sectors' if category == 'sector' else 'threats'}/{slug_of(concept)}/"
+
+    def _version_path(self, briefing_id: str, lang: str) -> str | None:
+        """The page of ``briefing_id`` in ``lang``, else in its original language."""
+        versions = self._versions.get(briefing_id) or {}
+        if lang in versions:
+            return self._briefing_path(lang, briefing_id)
+        for pub in versions.values():
+            if not pub.provenance.get("original_lang"):
+                return self._briefing_path(pub.lang, briefing_id)
+        return None
 
     @staticmethod
     def _concepts(pub: Publication, category: str) -> list[str]:
@@ -205,7 +260,7 @@ class SiteBuilder:
         ]
 
     def _briefing_files(
-        self, pub: Publication, versions: dict[str, Publication], generated: str
+        self, pub: Publication, versions: dict[str, Publication]
     ) -> dict[str, bytes]:
         path = self._briefing_path(pub.lang, pub.id)
         alternates = [
@@ -229,12 +284,15 @@ class SiteBuilder:
         provenance.pop("original_lang", None)
         correction = None
         if pub.meta.get("corrects"):
+            earlier = self._version_path(str(pub.meta["corrects"]), pub.lang)
             correction = {
-                "corrects_href": href(
-                    path, self._briefing_path(pub.lang, str(pub.meta["corrects"]))
-                ),
+                "corrects_href": href(path, earlier) if earlier else None,
                 "changes": str(pub.meta.get("changes") or ""),
             }
+        corrected_by = None
+        if pub.id in self._corrected_by:
+            later = self._version_path(self._corrected_by[pub.id], pub.lang)
+            corrected_by = {"href": href(path, later) if later else None}
         withdrawn = None
         if pub.withdrawn:
             withdrawn = {
@@ -257,12 +315,13 @@ class SiteBuilder:
             "countries": list(pub.meta.get("countries") or []),
             "provenance": provenance,
             "correction": correction,
+            "corrected_by": corrected_by,
             "withdrawn": withdrawn,
             "claim_review_json": None if withdrawn else self._claim_review(pub),
             "markdown_href": href(path, f"{pub.lang}/{pub.id}.md"),
             "alternates": alternates,
         }
-        out = {path: self._page(pub.lang, "briefing.html.j2", path, page, generated)}
+        out = {path: self._page(pub.lang, "briefing.html.j2", path, page)}
         if not withdrawn:
             out[f"{pub.lang}/{pub.id}.md"] = pub.raw
         return out
@@ -293,13 +352,10 @@ class SiteBuilder:
         return json.dumps(data, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
 
     def _listing_files(
-        self, lang: str, pubs: list[Publication], kind: str, concept: str | None, generated: str
+        self, lang: str, pubs: list[Publication], kind: str, concept: str | None
     ) -> dict[str, bytes]:
-        folder = (
-            ""
-            if kind == "index"
-            else f"{'sectors' if kind == 'sector' else 'threats'}/{slug_of(concept or '')}/"
-        )
+        folder = self._listing_folder(kind, concept)
+        languages = self._listing_langs.get(folder, {lang})
         pages = max(1, -(-len(pubs) // self.page_size))
         out = {}
         for number in range(1, pages + 1):
@@ -335,6 +391,7 @@ class SiteBuilder:
                         "lang": other,
                     }
                     for other in self.languages
+                    if other in languages
                 ],
                 "feeds": (
                     {
@@ -346,7 +403,7 @@ class SiteBuilder:
                 ),
                 "tlp": None,
             }
-            out[path] = self._page(lang, "index.html.j2", path, page, generated)
+            out[path] = self._page(lang, "index.html.j2", path, page)
         return out
 
     def _summary(self, pub: Publication, path: str) -> dict[str, Any]:
@@ -398,13 +455,14 @@ class SiteBuilder:
         return entries
 
     def _feed_files(
-        self, lang: str, pubs: list[Publication], newest: datetime | None
+        self, lang: str, pubs: list[Publication], sectors: dict[str, list[Publication]]
     ) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
-        updated = newest or datetime(2000, 1, 1, tzinfo=UTC)
         listed: list[tuple[str, str, str, str]] = []
 
         def add(folder: str, title: str, chosen: list[Publication]) -> None:
+            # A feed is as new as its newest entry: it changes only when an entry does.
+            updated = max((p.updated for p in chosen), default=EPOCH)
             feed_url = f"{self.base_url}{lang}/{folder}feed"
             info = feeds.FeedInfo(
                 id=f"{feed_url}.atom", title=title, subtitle=self.site_title, lang=lang,
@@ -418,17 +476,13 @@ class SiteBuilder:
             listed.append((title, f"{feed_url}.atom", info.site_url, "atom"))
 
         add("", self.site_title, pubs)
-        for concept in sorted({c for p in pubs for c in self._concepts(p, "sector")}):
+        for concept, chosen in sorted(sectors.items()):
             label = self.labels(concept, lang)
-            add(
-                f"sectors/{slug_of(concept)}/",
-                f"{self.site_title}: {label}",
-                [p for p in pubs if concept in self._concepts(p, "sector")],
-            )
+            add(f"sectors/{slug_of(concept)}/", f"{self.site_title}: {label}", chosen)
         out[f"{lang}/feeds.opml"] = feeds.opml(self.site_title, lang, listed)
         return out
 
-    def _root(self, newest: datetime | None) -> bytes:
+    def _root(self) -> bytes:
         lang = self.source_lang
         page = {
             "kind": "root",
@@ -438,8 +492,7 @@ class SiteBuilder:
                 for other in self.languages
             ],
         }
-        generated = i18n.format_date(newest, lang) if newest else ""
-        return self._page(lang, "root.html.j2", "index.html", page, generated)
+        return self._page(lang, "root.html.j2", "index.html", page)
 
     def _sitemap(
         self, files: dict[str, bytes], versions: dict[str, dict[str, Publication]]
@@ -484,3 +537,20 @@ def _first_paragraph(body: str) -> str:
         if text and not text.startswith(("#", "|", "-", "*", ">", "```")):
             return " ".join(text.split())[:400]
     return ""
+
+
+def _template_location(exc: jinja2.TemplateError, template: str) -> str:
+    """ "file, line N" of a template error: a syntax error carries it; an error while
+    rendering is found in the traceback, whose template frames Jinja2 rewrites to point
+    at the template's own file and line."""
+    filename = getattr(exc, "filename", None)
+    lineno = getattr(exc, "lineno", None)
+    if not filename:
+        tb = exc.__traceback__
+        while tb is not None:
+            name = tb.tb_frame.f_code.co_filename
+            if name.endswith((".j2", ".html", ".xml")):
+                filename, lineno = name, tb.tb_lineno
+            tb = tb.tb_next
+    where = filename or getattr(exc, "name", None) or template
+    return f"{where}, line {lineno}" if lineno else str(where)

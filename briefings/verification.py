@@ -54,7 +54,7 @@ def verify_site(
         manifest = (root / MANIFEST).read_bytes()
     except OSError as exc:
         raise PublishError(
-            f"cannot read {root / MANIFEST}: {exc.strerror or exc}; "
+            f"cannot read {MANIFEST} in {root}: {exc.strerror or exc}; "
             f"download {MANIFEST}, {SIGNATURE} and {PUBLIC_NAME} from the site"
         ) from exc
     signature = root / SIGNATURE
@@ -71,7 +71,8 @@ def verify_site(
             else f"download {PUBLIC_NAME} from the site, or pass a trusted key with --key FILE"
         )
         raise PublishError(
-            f"cannot read the public key {key_file}: {exc.strerror or exc}; {hint}"
+            f"cannot read the public key {key_file.name} ({key_file}): "
+            f"{exc.strerror or exc}; {hint}"
         ) from exc
     key = PublicKey.from_text(key_text)
     result.trusted_comment = verify(manifest, signature.read_text(), key)
