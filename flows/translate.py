@@ -1,7 +1,8 @@
 """The ``translate-briefings`` flow: one task per language pair.
 
-Each task loads its pair's model(s) once and sends all of its segments through
-them in batches. Locally the pairs run one after another (each already uses every
+Each task loads its pair's model(s) once, with the workspace's ``[translation]``
+settings (beam size, threads, compute type, batch size), and sends all of its
+segments through them in batches. Locally the pairs run one after another (each already uses every
 CPU core through CTranslate2's threads); a distributed task runner can spread
 them over machines. Progress: ``segments`` (a pair's total) and
 ``segments-translated`` events, see :mod:`briefings.progress`.

@@ -5,6 +5,7 @@ One temporary Prefect database for the module (``prefect_test_harness``, 10-15 s
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 import flows  # noqa: F401  (quiet Prefect defaults before prefect is imported)
 from briefings import progress
 from briefings.approval import Workflow
-from briefings.documents import render_document, sha256_bytes
+from briefings.documents import parse_document, render_document, sha256_bytes
 from briefings.models import BriefingRecord
 from briefings.store import Store
 from briefings.tlp import TLP
@@ -48,10 +49,8 @@ def harness():
         yield
 
 
-@pytest.mark.skipif(MODEL is None, reason="no en-fr package in models/ yet")
-def test_the_flow_translates_per_language_pair_and_reports_progress(harness, tmp_path):
-    from flows.translate import run_translation
-
+def make_workspace(tmp_path: Path):
+    """A workspace with the en-fr package installed and one approved briefing."""
     root = tmp_path / "workspace"
     root.mkdir()
     (root / CONFIG_NAME).write_text(CONFIG, "utf-8")
@@ -74,7 +73,15 @@ def test_the_flow_translates_per_language_pair_and_reports_progress(harness, tmp
     with store.transaction() as conn:
         store.save_briefing(conn, record)
     Workflow(workspace, store).approve("alert-1", "ana")
+    return workspace, store
 
+
+@pytest.mark.skipif(MODEL is None, reason="no en-fr package in models/ yet")
+def test_the_flow_translates_per_language_pair_and_reports_progress(harness, tmp_path):
+    from flows.translate import run_translation
+
+    workspace, store = make_workspace(tmp_path)
+    root = workspace.root
     events = []
     with progress.listening(lambda event, data: events.append((event, data))):
         report = run_translation(workspace)
@@ -89,3 +96,24 @@ def test_the_flow_translates_per_language_pair_and_reports_progress(harness, tmp
 
     again = run_translation(workspace, "alert-1", ["fr"]).languages["fr"]
     assert again.skipped == ["alert-1"] and again.translated == 0
+
+
+@pytest.mark.skipif(MODEL is None, reason="no en-fr package in models/ yet")
+def test_the_translate_command_reports_each_language_as_json(harness, tmp_path, capsys):
+    from briefings.cli import main
+
+    workspace, _ = make_workspace(tmp_path)
+    capsys.readouterr()
+    code = main(["-w", str(workspace.root), "translate", "--json", "--lang", "fr", "--lang", "ar"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and set(data) == {"languages", "problems"}
+    counts = ("segments", "from_memory", "translated", "findings")
+    fr, ar = data["languages"]["fr"], data["languages"]["ar"]
+    assert all(isinstance(fr[key], int) and isinstance(ar[key], int) for key in counts)
+    assert (fr["segments"], fr["from_memory"], fr["translated"]) == (4, 1, 3)
+    path = workspace.root / "content" / "alert-1.fr.md"
+    written = parse_document(path.read_bytes(), path).meta["translation"]["findings"]
+    assert fr["findings"] == len(written)
+    assert [ar[key] for key in counts] == [0, 0, 0, 0] and "briefings models install" in ar[
+        "errors"
+    ][0]
