@@ -134,17 +134,21 @@ def schema_url(url: str, schema: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
-    """A new, empty state database on each backend, as ``[workspace] database`` takes it:
-    a SQLite file's path, or the URL of a fresh PostgreSQL schema (dropped afterwards)."""
-    if request.param == "sqlite":
-        yield tmp_path / "state" / "briefings.sqlite3"
-        return
-    url = request.getfixturevalue("postgres_url")
+@pytest.fixture
+def postgres_database(postgres_url: str) -> Iterator[str]:
+    """The URL of a fresh PostgreSQL schema on the test server, dropped afterwards."""
     schema = f"test_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    yield schema_url(url, schema)
-    with psycopg.connect(url, autocommit=True) as conn:
+    yield schema_url(postgres_url, schema)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """A new, empty state database on each backend, as ``[workspace] database`` takes it:
+    a SQLite file's path, or the URL of a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        return tmp_path / "state" / "briefings.sqlite3"
+    return request.getfixturevalue("postgres_database")

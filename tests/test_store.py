@@ -3,7 +3,11 @@ migrations, item rules, threads; WAL and file errors on SQLite; the dialect laye
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -292,3 +296,59 @@ def test_runs_are_recorded(store: Store) -> None:
     store.finish_run(run_id, "ok", {"new": 3}, T0 + timedelta(minutes=1))
     (run,) = store.list_runs()
     assert run["id"] == run_id and run["status"] == "ok" and run["summary"] == {"new": 3}
+
+
+# -- PostgreSQL end to end -------------------------------------------------------------------
+
+FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>CERT</title><link>https://cert.example/</link>
+<description>Advisories</description>
+<item><title>Ransomware hits hospital networks</title><link>https://cert.example/a1</link>
+<guid>https://cert.example/a1</guid><pubDate>Sun, 01 Mar 2026 10:00:00 GMT</pubDate>
+<description>Patch the VPN appliances; 50% of the sites were exposed.</description></item>
+<item><title>Water utility phishing wave</title><link>https://cert.example/a2</link>
+<guid>https://cert.example/a2</guid><pubDate>Sun, 01 Mar 2026 11:00:00 GMT</pubDate>
+<description>Operators received fake invoices.</description></item>
+</channel></rss>
+"""
+
+
+def test_cli_ingests_into_postgresql_and_lists_items(postgres_database: str, tmp_path: Path):
+    """As a user runs it: the console script with the state in PostgreSQL, named by the
+    environment (BRIEFINGS_WORKSPACE__DATABASE), and no SQLite file anywhere."""
+    root = tmp_path / "ws"
+    (root / "feeds").mkdir(parents=True)
+    (root / "feeds" / "cert.xml").write_text(FEED, "utf-8")
+    (root / "briefings.toml").write_text(
+        '[workspace]\nsource_lang = "en"\nlanguages = ["en"]\n\n'
+        "[ingest]\ndetect_language = false\n\n"
+        '[[sources]]\nid = "cert"\nurl = "feeds/cert.xml"\nkind = "feed"\ntlp = "CLEAR"\n',
+        "utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "BRIEFINGS_"))}
+    env |= {
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "BRIEFINGS_WORKSPACE__DATABASE": postgres_database,
+    }
+
+    def briefings(*args: str) -> str:
+        command = [sys.executable, "-m", "briefings", "-w", str(root), *args]
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+        return result.stdout
+
+    report = json.loads(briefings("ingest", "--json"))
+    assert [(s["source"], s["status"], s["new"]) for s in report["sources"]] == [("cert", "ok", 2)]
+    listed = json.loads(briefings("items", "--json"))
+    assert sorted(i["title"] for i in listed) == [
+        "Ransomware hits hospital networks",
+        "Water utility phishing wave",
+    ]
+    assert {i["source"] for i in listed} == {"cert"} and listed[0]["published"].endswith("Z")
+
+    assert not list(root.rglob("*.sqlite3")), "the state is in PostgreSQL, not in a file"
+    store = Store(postgres_database, state_dir=root / "state")
+    assert store.count_items() == 2
+    assert store.list_runs()[0]["kind"] == "ingest"
+    store.close()
