@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +25,7 @@ import yaml
 
 from briefings.audit import AuditLog
 from briefings.documents import render_document, sha256_bytes, write_atomically
+from briefings.errors import BriefingsError
 from briefings.labels import glossary_labels
 from briefings.models import BriefingRecord, Item
 from briefings.store import Store
@@ -158,6 +160,26 @@ def group_events(items: list[Item], window: timedelta) -> list[Event]:
 # -- rendering ------------------------------------------------------------------------
 
 
+class DraftingError(BriefingsError):
+    """A draft template (usually a workspace override) cannot be loaded or rendered."""
+
+
+def _template_error(template: str, exc: Exception) -> DraftingError | None:
+    """A DraftingError naming the template file and line, or None when the error
+    did not come from a template (then it is a bug of ours and propagates)."""
+    where, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if not isinstance(exc, jinja2.TemplateSyntaxError):
+        # Render-time errors: Jinja2 rewrites the traceback to show template lines.
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+        if frames:
+            where, line = frames[-1].filename, frames[-1].lineno
+        elif not isinstance(exc, jinja2.TemplateError):
+            return None
+    at = f"{where or template}:{line}" if line else (where or template)
+    message = getattr(exc, "message", None) or str(exc)
+    return DraftingError(f"draft template {at}: {type(exc).__name__}: {message}")
+
+
 class Renderer:
     """Jinja2 templates (workspace ``templates/drafts/`` first, then the shipped ones)."""
 
@@ -184,7 +206,14 @@ class Renderer:
         self.advice = yaml.safe_load(advice_text)
 
     def render(self, template: str, **context) -> str:
-        body = self.env.get_template(template).render(**context)
+        """The template rendered; DraftingError naming the file and line when it is broken."""
+        try:
+            body = self.env.get_template(template).render(**context)
+        except Exception as exc:
+            error = _template_error(template, exc)
+            if error is None:
+                raise
+            raise error from None
         return re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
 
     def event_context(self, event: Event, lang: str) -> dict:

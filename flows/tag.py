@@ -1,4 +1,9 @@
-"""The ``tag-items`` flow: one task per language and chunk of items."""
+"""The ``tag-items`` flow: one task per language and chunk of items.
+
+One tagging at a time per workspace (the ``tag`` lock, :mod:`flows.stage_runs`):
+a second one waits for the first, then finds nothing left to tag. Its task
+runner comes from ``[orchestration]`` (:func:`flows.runners.task_runner_for`).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,12 @@ from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from briefings import progress
 from briefings.store import Store
 from briefings.workspace import Workspace, glossary_paths, open_workspace
+from flows.runners import local_run, task_runner_for
+from flows.stage_runs import STAGE_WAIT, stage_run
 from nlp.pipeline import PipelineCache
 from nlp.tagging import TagReport, tag_items, tagger_version
 
@@ -51,37 +57,43 @@ def tag_chunk(root: str, lang: str, index: int, item_ids: list[str]) -> TagRepor
 
 
 @flow(name="tag-items")
-def tag_new_items(workspace_root: str, retag: bool = False) -> TagReport:
-    """Tag every item revision not yet tagged by the current glossary and code."""
+def tag_new_items(workspace_root: str, retag: bool = False, wait: float = STAGE_WAIT) -> TagReport:
+    """Tag every item revision not yet tagged by the current glossary and code.
+
+    Waits up to ``wait`` seconds for another tagging of the workspace, then
+    fails with StageBusy having done nothing.
+    """
     workspace = open_workspace(Path(workspace_root))
-    store = Store.for_workspace(workspace)
-    tagger = tagger_version(glossary_paths(workspace))
-    pending = store.items_to_tag("" if retag else tagger)
-    progress.notify("items", total=len(pending))
-    run_id = store.start_run("tag", datetime.now(UTC))
-    chunk = workspace.config.tagging.chunk_size
-    by_lang: dict[str, list[str]] = {}
-    for item in pending:
-        by_lang.setdefault(item.lang or "xx", []).append(item.id)
-    futures = [
-        tag_chunk.submit(str(workspace.root), lang, n, ids[start : start + chunk])
-        for lang, ids in sorted(by_lang.items())
-        for n, start in enumerate(range(0, len(ids), chunk))
-    ]
-    total = TagReport()
-    for future in futures:
-        report = future.result()
-        for lang, count in report.tagged.items():
-            total.tagged[lang] = total.tagged.get(lang, 0) + count
-        total.errors += report.errors
-    store.finish_run(run_id, "ok", total.to_json(), datetime.now(UTC))
-    return total
+    with stage_run(workspace, "tag", wait=wait) as run:
+        tagger = tagger_version(glossary_paths(workspace))
+        pending = run.store.items_to_tag("" if retag else tagger)
+        progress.notify("items", total=len(pending))
+        chunk = workspace.config.tagging.chunk_size
+        by_lang: dict[str, list[str]] = {}
+        for item in pending:
+            by_lang.setdefault(item.lang or "xx", []).append(item.id)
+        futures = [
+            tag_chunk.submit(str(workspace.root), lang, n, ids[start : start + chunk])
+            for lang, ids in sorted(by_lang.items())
+            for n, start in enumerate(range(0, len(ids), chunk))
+        ]
+        total = TagReport()
+        for future in futures:
+            report = future.result()
+            for lang, count in report.tagged.items():
+                total.tagged[lang] = total.tagged.get(lang, 0) + count
+            total.errors += report.errors
+        run.finish("ok", total.to_json())
+        return total
 
 
-def run_tagging(workspace: Workspace, *, retag: bool = False) -> TagReport:
-    # spaCy releases the GIL little; two threads suit a 2-core machine.
-    runner = ThreadPoolTaskRunner(max_workers=2)
-    return tag_new_items.with_options(task_runner=runner)(str(workspace.root), retag)
+def run_tagging(
+    workspace: Workspace, *, retag: bool = False, wait: float = STAGE_WAIT
+) -> TagReport:
+    """What the CLI calls: the flow with the task runner of ``[orchestration]``."""
+    runner = task_runner_for(workspace.config, "tag")
+    with local_run():
+        return tag_new_items.with_options(task_runner=runner)(str(workspace.root), retag, wait)
 
 
 if __name__ == "__main__":

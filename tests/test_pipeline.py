@@ -34,6 +34,7 @@ from briefings import progress
 from briefings.approval import Workflow
 from briefings.audit import AuditLog
 from briefings.cli import main
+from briefings.drafting import DraftingError
 from briefings.errors import PublishError
 from briefings.locking import LockHeld, WorkspaceLock
 from briefings.store import Store
@@ -251,6 +252,86 @@ def test_an_ingest_overlapping_another_is_skipped_with_a_message(harness, tmp_pa
     assert run_ingest(workspace).totals()["new"] > 0  # the lock died with its holder
 
 
+@pytest.mark.parametrize("stage", ["tag", "draft"])
+def test_a_stage_waits_for_another_run_of_itself_then_fails_naming_it(
+    harness, pristine, tmp_path, stage
+):
+    from flows.draft import run_drafting
+    from flows.stage_runs import StageBusy
+    from flows.tag import run_tagging
+
+    run = {"tag": run_tagging, "draft": run_drafting}[stage]
+    root = copy_workspace(pristine, tmp_path / "ws")
+    workspace = open_workspace(root, environ={})
+    holder = hold_lock(root, stage, 60)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StageBusy) as caught:
+            run(workspace, wait=0.5)
+        assert time.monotonic() - started >= 0.5
+    finally:
+        holder.kill()
+        holder.wait()
+    message = str(caught.value)
+    assert f"another {stage} run is in progress (pid {holder.pid}, since 20" in message
+    assert "did not finish within 0.5 s; this one did nothing" in message
+    assert open_store(root).list_runs() == []  # nothing done, nothing recorded
+    run(workspace, wait=0.5)  # the lock died with its holder
+    ((kind, status),) = [(r["kind"], r["status"]) for r in open_store(root).list_runs()]
+    assert (kind, status) == (stage, "ok")
+
+
+def test_stage_runs_close_what_a_killed_run_left_running_and_record_their_counts(
+    harness, pristine, tmp_path
+):
+    from flows.draft import run_drafting
+    from flows.ingest import run_ingest
+    from flows.tag import run_tagging
+
+    root = copy_workspace(pristine, tmp_path / "ws")
+    workspace = open_workspace(root, environ={})
+    store = open_store(root)
+    run_ingest(workspace)
+    # What SIGKILL leaves behind: run records that never finished.
+    killed = {kind: store.start_run(kind, datetime.now(UTC)) for kind in ("tag", "draft")}
+    tagged = run_tagging(workspace)
+    drafted = run_drafting(workspace)
+    runs = {r["id"]: r for r in store.list_runs()}
+    for run_id in killed.values():
+        assert runs[run_id]["status"] == "interrupted"
+        assert "stopped (killed or crashed)" in runs[run_id]["summary"]["error"]
+    (tag_run,) = [r for r in runs.values() if r["kind"] == "tag" and r["id"] != killed["tag"]]
+    assert tag_run["status"] == "ok"
+    assert tag_run["summary"] == tagged.to_json() and sum(tagged.tagged.values()) > 0
+    (draft_run,) = [r for r in runs.values() if r["kind"] == "draft" and r["id"] != killed["draft"]]
+    assert draft_run["status"] == "ok" and draft_run["summary"]["created"] == drafted.created
+    assert drafted.created
+
+
+def test_a_failing_stage_is_recorded_failed_and_lets_its_lock_go(harness, pristine, tmp_path):
+    from flows.draft import run_drafting
+    from flows.ingest import run_ingest
+    from flows.tag import run_tagging
+
+    root = copy_workspace(pristine, tmp_path / "ws")
+    workspace = open_workspace(root, environ={})
+    run_ingest(workspace)
+    run_tagging(workspace)
+    broken = root / "templates" / "drafts" / "digest.md.j2"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{% for x in %}\n", "utf-8")
+    with pytest.raises(
+        DraftingError, match=r"draft template .*digest.md.j2:1: TemplateSyntaxError"
+    ):
+        run_drafting(workspace)
+    (record,) = [r for r in open_store(root).list_runs() if r["kind"] == "draft"]
+    assert record["status"] == "failed" and record["summary"]["error"]
+    assert WorkspaceLock(root, "draft").holder() is None
+    assert open_store(root).list_briefings() == []  # nothing half-drafted
+    broken.unlink()
+    assert run_drafting(workspace, wait=0).created
+
+
 def test_a_publish_waits_for_another_then_fails_clearly_leaving_the_site(published, tmp_path):
     from flows.publish import run_publishing
 
@@ -353,7 +434,7 @@ def test_a_failed_publish_leaves_the_published_site_as_it_was(published, tmp_pat
     last = next(r for r in store.list_runs() if r["kind"] == "pipeline")
     assert last["status"] == "failed" and last["summary"]["failed"] == "publish"
     error = last["summary"]["stages"]["publish"]["error"]
-    assert error.startswith("TemplateSyntaxError: ") and "base.html.j2, line 1)" in error
+    assert str(override / "base.html.j2") in error and "line 1" in error  # names the file
 
 
 def test_an_invalid_glossary_fails_tagging_and_stops_the_later_stages(published, tmp_path):
