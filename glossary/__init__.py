@@ -20,6 +20,7 @@ from glossary.termbase import (
     check_glossary,
     export_csv,
     export_tbx,
+    glossary_version,
     load_glossary,
     normalize_term,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "check_glossary",
     "export_csv",
     "export_tbx",
+    "glossary_version",
     "load_glossary",
     "normalize_term",
 ]

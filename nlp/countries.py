@@ -41,7 +41,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
-from nlp.normalization import folder_for, install_folding
+from nlp.normalization import ar_proclitic_forms, folder_for, install_folding
 
 log = logging.getLogger(__name__)
 
@@ -256,18 +256,6 @@ _INFLECTORS = {
     "ru": _inflect_ru,
 }
 
-# Conjunctions and prepositions written onto an Arabic word without the article:
-# وروسيا (and Russia), بروسيا (in Russia), لروسيا (for Russia). Before ال the folding
-# removes them from the text instead.
-_AR_PROCLITICS = ("", "و", "ف", "ب", "ل", "ك", "وب", "ول", "فب", "فل", "وك")
-
-
-def _ar_variants(form: str) -> list[str]:
-    if form.startswith(_AR_ARTICLE) or not form[:1] or not "\u0600" <= form[0] <= "\u06ff":
-        return [form]
-    return [prefix + form for prefix in _AR_PROCLITICS]
-
-
 # --- Names per language ----------------------------------------------------------------
 
 
@@ -376,7 +364,7 @@ def country_terms(lang: str) -> tuple[Term, ...]:
         terms = [
             Term(v, t.code, t.capitalized, t.exact, t.name_like)
             for t in terms
-            for v in _ar_variants(t.text)
+            for v in ar_proclitic_forms(t.text)  # وروسيا, بروسيا, لروسيا
         ]
     log.debug("country terms for %s: %d", lang, len(terms))
     return tuple(terms)

@@ -2,25 +2,40 @@
 
 Every term of the language (and every language-neutral name) becomes a
 PhraseMatcher pattern on the folded NORM (see :mod:`nlp.normalization`), so
-"Rançongiciel", "rancongiciel" and "RANÇONGICIELS" match alike; terms marked
-case-sensitive in the glossary match on the exact text instead. Overlapping
-matches are resolved longest first. Results: ``doc.spans[spans_key]`` with the
-category as label and the concept id as ``kb_id``.
+"Rançongiciel", "rancongiciel" and "RANÇONGICIELS" match alike. Terms marked
+case-sensitive in the glossary, and short terms written with capitals, must also
+match the exact text: they share the one NORM matcher (one pass over the Doc) and
+a match is kept only if its tokens are written as the term is. Overlapping matches
+are resolved longest first. Results: ``doc.spans[spans_key]`` with the category as
+label and the concept id as ``kb_id``.
+
+Generated forms add to the terms where the language inflects what the glossary
+lists once: Arabic proclitics on nouns without the article (ومستشفيات, ببرمجيات
+الفدية) and Russian case forms (:mod:`nlp.inflection`). A generated form that is a
+term of another concept, or that two concepts generate alike, is dropped.
+
+Where the tokenizer splits Latin words into letters (spaCy's Chinese segmenter), a
+Latin name matches only as a whole word: "SQLi" is not found in "该SQLite组件".
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
 
-from glossary import Glossary, load_glossary
-from nlp.normalization import install_folding
+from glossary import Glossary, glossary_version, load_glossary
+from nlp.inflection import ru_case_forms
+from nlp.normalization import (
+    ar_proclitic_forms,
+    folder_for,
+    install_folding,
+    install_tokenizer_rules,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +44,25 @@ log = logging.getLogger(__name__)
 # exactly as written. Lower-case terms and longer names are folded.
 EXACT_MAX_CHARS = 5
 
+GENERATED_FORMS: dict[str, Callable[[str], list[str]]] = {
+    "ar": ar_proclitic_forms,
+    "ru": ru_case_forms,
+}
+
+
+def cached_glossary(paths: tuple[str, ...] | None) -> Glossary:
+    """The shipped glossary (``None``) or the given files, loaded once per content: the
+    files are hashed on each call (about a millisecond), so an edit is seen at once."""
+    return _load_glossary(paths, glossary_version(list(paths) if paths else None))
+
 
 @lru_cache(maxsize=8)
-def cached_glossary(paths: tuple[str, ...] | None) -> Glossary:
-    """Load the shipped glossary (``None``) or the given files, once per process."""
+def _load_glossary(paths: tuple[str, ...] | None, version: str) -> Glossary:
     return load_glossary(list(paths) if paths else None)
+
+
+def _is_latin_alnum(char: str) -> bool:
+    return char.isascii() and char.isalnum()
 
 
 class GlossaryMatcher:
@@ -43,42 +72,115 @@ class GlossaryMatcher:
         self.name = name
         self.spans_key = spans_key
         self.glossary = glossary
-        self.categories = {c.id: c.category for c in glossary.concepts}
         install_folding(nlp)
-        self.folded = PhraseMatcher(nlp.vocab, attr="NORM")
-        self.exact = PhraseMatcher(nlp.vocab, attr="ORTH")
-        folded: dict[str, list[Doc]] = {}
-        exact: dict[str, list[Doc]] = {}
-        for term in glossary.entries(nlp.lang):
+        install_tokenizer_rules(nlp)
+        strings = nlp.vocab.strings
+        self.matcher = PhraseMatcher(nlp.vocab, attr="NORM")
+        # match key -> (concept id hash, category hash, token texts required or None)
+        self.rules: dict[int, tuple[int, int, frozenset[tuple[str, ...]] | None]] = {}
+        patterns: dict[str, list[str]] = {}
+        exact_forms: dict[str, set[tuple[str, ...]]] = {}
+        for key, texts in self._patterns(nlp.lang).items():
+            concept_id, _, exact = key.partition("|")
+            docs = list(nlp.tokenizer.pipe(texts))
+            self.matcher.add(key, docs)
+            if exact:
+                exact_forms[key] = {tuple(t.text for t in doc) for doc in docs}
+            patterns[key] = texts
+            category = self.glossary.concept(concept_id).category
+            self.rules[strings.add(key)] = (
+                strings.add(concept_id),
+                strings.add(category),
+                frozenset(exact_forms[key]) if exact else None,
+            )
+        self.pattern_count = sum(map(len, patterns.values()))
+        # spaCy's Chinese segmenter makes each Latin letter a token.
+        self.letters_split = len(nlp.make_doc("SQLite")) > 1
+        log.debug("glossary matcher for %s: %d patterns", nlp.lang, self.pattern_count)
+
+    def _patterns(self, lang: str) -> dict[str, list[str]]:
+        """Pattern texts per match key: ``concept`` (folded) or ``concept|exact``."""
+        fold = folder_for(lang)
+        generate = GENERATED_FORMS.get(lang)
+        by_key: dict[str, list[str]] = {}
+        listed: dict[str, str] = {}  # folded term -> concept id, for the listed terms
+        for term in self.glossary.entries(lang):
             text = term.text.strip()
             if not text:
                 continue
             case_sensitive = term.case_sensitive or (
                 len(text) <= EXACT_MAX_CHARS and any(ch.isupper() for ch in text)
             )
-            target = exact if case_sensitive else folded
-            target.setdefault(term.concept_id, []).append(nlp.make_doc(text))
-        for concept_id, docs in folded.items():
-            self.folded.add(concept_id, docs)
-        for concept_id, docs in exact.items():
-            self.exact.add(concept_id, docs)
-        self.pattern_count = sum(map(len, folded.values())) + sum(map(len, exact.values()))
-        log.debug("glossary matcher for %s: %d patterns", nlp.lang, self.pattern_count)
+            key = f"{term.concept_id}|exact" if case_sensitive else term.concept_id
+            by_key.setdefault(key, []).append(text)
+            listed.setdefault(_fold_phrase(fold, text), term.concept_id)
+        if generate is None:
+            return by_key
+        generated: dict[str, dict[str, str]] = {}  # folded form -> concept id -> text
+        for key, texts in by_key.items():
+            if "|" in key:
+                continue  # names and acronyms do not inflect
+            for text in texts:
+                for form in generate(text):
+                    generated.setdefault(_fold_phrase(fold, form), {}).setdefault(key, form)
+        for folded, owners in generated.items():
+            # Listed already (by this concept or another), or claimed by two concepts.
+            if folded not in listed and len(owners) == 1:
+                for concept_id, form in owners.items():
+                    by_key[concept_id].append(form)
+        return by_key
 
     def __call__(self, doc: Doc) -> Doc:
-        spans = [
-            Span(
-                doc, start, end, label=self.categories[doc.vocab.strings[match_id]], kb_id=match_id
-            )
-            for matcher in (self.folded, self.exact)
-            for match_id, start, end in matcher(doc)
+        found = []
+        for match_id, start, end in self.matcher(doc):
+            concept, label, exact = self.rules[match_id]
+            if exact is not None and tuple(doc[i].text for i in range(start, end)) not in exact:
+                continue
+            if self.letters_split and _inside_latin_word(doc, start, end):
+                continue
+            found.append((start, end, concept, label))
+        doc.spans[self.spans_key] = [
+            Span(doc, start, end, label=label, kb_id=concept)
+            for start, end, concept, label in _longest_first(found)
         ]
-        doc.spans[self.spans_key] = filter_spans(spans)
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterable[Doc]:
         for doc in docs:
             yield self(doc)
+
+
+def _fold_phrase(fold: Callable[[str], str], text: str) -> str:
+    return " ".join(fold(word) for word in text.split())
+
+
+def _inside_latin_word(doc: Doc, start: int, end: int) -> bool:
+    """True when the match begins or ends flush against more Latin letters or digits."""
+    first, last = doc[start], doc[end - 1]
+    if start > 0 and _is_latin_alnum(first.text[0]):
+        before = doc[start - 1]
+        if not before.whitespace_ and _is_latin_alnum(before.text[-1]):
+            return True
+    if end < len(doc) and not last.whitespace_ and _is_latin_alnum(last.text[-1]):
+        return _is_latin_alnum(doc[end].text[0])
+    return False
+
+
+def _longest_first(found: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Non-overlapping matches, longer first, then earlier (as ``spacy.util.filter_spans``),
+    in text order. Works on tuples, so only the kept matches become Spans."""
+    if len(found) < 2:
+        return found
+    found.sort(key=lambda m: (m[0] - m[1], m[0]))
+    taken: set[int] = set()
+    kept = []
+    for match in found:
+        start, end = match[0], match[1]
+        if start not in taken and end - 1 not in taken:
+            kept.append(match)
+            taken.update(range(start, end))
+    kept.sort()
+    return kept
 
 
 @Language.factory(

@@ -21,9 +21,17 @@ _AR_LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى
 _AR_PROCLITIC = re.compile("^(?:[وف]?[بك]?|[وف])(?=ال)|^[وف]?ل(?=ل)")
 
 
+# Typographic apostrophes read as the ASCII one: French "l’hôpital", "d’hameçonnage" and
+# "à l’arrêt" match terms written with "'". spaCy's French tokenizer already splits the
+# elided article at either form; this folds the token that keeps it ("l’", "d’") and the
+# apostrophes inside words.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u2032": "'"})
+
+
 def fold_latin(text: str) -> str:
-    """Lower case without diacritics: 'Rançongiciel' and 'rancongiciel' match."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    """Lower case without diacritics: 'Rançongiciel' and 'rancongiciel' match; typographic
+    apostrophes are folded to "'"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower().translate(_APOSTROPHES))
     return unicodedata.normalize(
         "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
     )
@@ -49,6 +57,22 @@ def fold_ar(text: str) -> str:
     return text
 
 
+# Conjunctions and prepositions written onto an Arabic word without the article:
+# ومستشفيات (and hospitals), ببرمجيات الفدية (with ransomware), لهجمات (for attacks).
+# Before ال the folding removes them from the text; without it a leading و or ب may
+# be the word's own first letter (وزارة, بريد), so the text cannot be folded: the
+# terms get these forms instead (:func:`ar_proclitic_forms`).
+AR_PROCLITICS = ("و", "ف", "ب", "ل", "ك", "وب", "ول", "فب", "فل", "وك")
+
+
+def ar_proclitic_forms(term: str) -> list[str]:
+    """``term`` and its forms with a proclitic on its first word, unless that word has
+    the article (folding handles those) or is not Arabic."""
+    if term.startswith("ال") or not term[:1] or not "\u0600" <= term[0] <= "\u06ff":
+        return [term]
+    return [term] + [prefix + term for prefix in AR_PROCLITICS]
+
+
 def fold_zh(text: str) -> str:
     """Chinese has no case; full-width Latin letters and digits are made half-width."""
     return unicodedata.normalize("NFKC", text).lower()
@@ -67,3 +91,20 @@ def install_folding(nlp: Language) -> None:
     nlp.vocab.lex_attr_getters[NORM] = fold
     for lexeme in nlp.vocab:
         lexeme.norm_ = fold(lexeme.orth_)
+
+
+# spaCy splits a final period after a lower-case letter or two capitals, so "DDoS." and
+# "DoS." at the end of a sentence stayed one token and never matched "DDoS". This splits
+# it after a lower-case letter and a capital too ("iOS.", "DDoS.", "DoS."); tokenizer
+# exceptions such as English "PhD." are looked up first and keep their period.
+MIXED_CASE_FINAL_PERIOD = r"(?<=[a-z][A-Z])\."
+
+
+def install_tokenizer_rules(nlp: Language) -> None:
+    """Add the project's suffix rule to a rule-based tokenizer, keeping its own rules
+    (a trained pipeline may have changed them); idempotent."""
+    search = getattr(nlp.tokenizer, "suffix_search", None)  # None: Chinese, Japanese...
+    pattern = getattr(getattr(search, "__self__", None), "pattern", None)
+    if not isinstance(pattern, str) or MIXED_CASE_FINAL_PERIOD in pattern:
+        return
+    nlp.tokenizer.suffix_search = re.compile(f"{pattern}|{MIXED_CASE_FINAL_PERIOD}$").search

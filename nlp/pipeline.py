@@ -20,6 +20,7 @@ import nlp.glossary_matcher
 import nlp.indicators
 import nlp.priority  # noqa: F401
 from briefings.errors import BriefingsError
+from glossary import glossary_version
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,12 @@ def _base(lang: str, trained_model: str | None) -> Language:
 
 
 class PipelineCache:
-    """One pipeline per language per process, built on first use; thread-safe."""
+    """One pipeline per language per process, built on first use; thread-safe.
+
+    The glossary files are hashed on each :meth:`get` (about a millisecond): when they
+    changed, every pipeline is built again, so a long-lived process (``briefings serve``)
+    tags with the glossary that :func:`nlp.tagging.tagger_version` names.
+    """
 
     def __init__(
         self,
@@ -93,11 +99,18 @@ class PipelineCache:
         self.glossary_paths = glossary_paths
         self.trained_models = trained_models or {}
         self._pipelines: dict[str, Language] = {}
+        self._glossary_version: str | None = None
         self._lock = threading.Lock()
 
     def get(self, lang: str | None) -> Language:
         key = lang or FALLBACK_LANGUAGE
+        version = glossary_version(self.glossary_paths)
         with self._lock:
+            if version != self._glossary_version:
+                if self._pipelines:
+                    log.info("the glossary changed (%s); rebuilding the tagging pipelines", version)
+                self._pipelines.clear()
+                self._glossary_version = version
             if key not in self._pipelines:
                 try:
                     self._pipelines[key] = build_pipeline(

@@ -82,19 +82,7 @@ def test_each_language_tags_the_same_concepts_for_the_same_event(pipelines, lang
     assert found == {("threat", "threat.ransomware"), ("sector", "sector.hospitals")}
 
 
-_SIGNAL_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="nlp/data/signals.yaml lists participles and nouns of disruption but not the past "
-    "tense of the verb: es 'paralizaron', ar 'شلت', ru 'парализовали' are not signals, so the "
-    "same event scores 70 instead of 82",
-)
-
-
-@pytest.mark.parametrize(
-    "lang",
-    ["en", "fr", "zh", pytest.param("es", marks=_SIGNAL_GAP), pytest.param("ar", marks=_SIGNAL_GAP),
-     pytest.param("ru", marks=_SIGNAL_GAP)],
-)  # fmt: skip
+@pytest.mark.parametrize("lang", ["en", "fr", "es", "ar", "ru", "zh"])
 def test_the_same_event_gets_the_same_priority_in_every_language(pipelines, lang) -> None:
     english = pipelines.get("en")(RANSOMWARE_AT_HOSPITALS["en"])
     doc = pipelines.get(lang)(RANSOMWARE_AT_HOSPITALS[lang])
@@ -160,6 +148,23 @@ def test_case_and_diacritics_are_ignored(pipelines, lang, text, concept) -> None
     assert concept_ids(pipelines, lang, text) == {concept}
 
 
+@pytest.mark.parametrize("apostrophe", ["'", "\u2019"])
+def test_french_typographic_apostrophes_match_like_straight_ones(pipelines, apostrophe) -> None:
+    text = (
+        "Une campagne d'hameçonnage a mis l'hôpital à l'arrêt ; l'eau potable est touchée."
+    ).replace("'", apostrophe)
+    doc = pipelines.get("fr")(text)
+    found = [(s.text, s.kb_id_) for s in doc.spans["concepts"]]
+    assert found == [
+        (f"campagne d{apostrophe}hameçonnage", "threat.phishing"),
+        ("hôpital", "sector.hospitals"),
+        ("eau potable", "sector.drinking-water"),
+    ]
+    for span in doc.spans["concepts"]:  # offsets point into the text as written
+        assert text[span.start_char : span.end_char] == span.text
+    assert "a service is disrupted" in {r["why"] for r in doc._.priority_reasons}  # à l’arrêt
+
+
 @pytest.mark.parametrize(
     "text",
     ["والمستشفيات", "بالمستشفيات", "للمستشفيات", "فالمستشفيات", "وبالمستشفيات",
@@ -169,11 +174,6 @@ def test_arabic_proclitics_and_vowel_marks_before_the_article(pipelines, text) -
     assert concept_ids(pipelines, "ar", text) == {"sector.hospitals"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nlp/normalization.py fold_ar strips و/ف/ب/ك/ل only before ال: an indefinite or "
-    "construct noun with a proclitic (ومستشفيات, ببرمجيات الفدية, لهجمات الفدية) is missed",
-)
 @pytest.mark.parametrize(
     ("text", "concept"),
     [
@@ -202,11 +202,6 @@ def test_russian_case_forms(pipelines, text, concept) -> None:
     assert concept in concept_ids(pipelines, "ru", text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="glossary/data/sectors.yaml and threats.yaml list only some Russian cases: "
-    "prepositional plurals (клиниках, фишинговых сайтах, утечках) are missing",
-)
 @pytest.mark.parametrize(
     ("text", "concept"),
     [
@@ -237,12 +232,6 @@ def test_short_capitalised_acronyms_match_only_as_written(pipelines, lang, text,
     assert concept_ids(pipelines, lang, text) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="spaCy's suffix rules split a final period only after a lower-case letter or two "
-    "capitals, so 'DDoS.' and 'DoS.' stay one token at the end of a sentence and the glossary "
-    "never sees DDoS or DoS there (nlp/pipeline.py could add a suffix rule)",
-)
 @pytest.mark.parametrize(
     ("lang", "text", "concept"),
     [
@@ -255,11 +244,6 @@ def test_mixed_case_acronyms_at_the_end_of_a_sentence(pipelines, lang, text, con
     assert concept in concept_ids(pipelines, lang, text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="spaCy's Chinese tokenizer makes each Latin letter a token, so short exact names "
-    "match inside longer Latin words: SQLi in SQLite, APT1 in APT13 (nlp/glossary_matcher.py)",
-)
 @pytest.mark.parametrize("text", ["该SQLite组件存在漏洞。", "APT13组织发起攻击。"])
 def test_chinese_latin_acronyms_do_not_match_inside_longer_words(pipelines, text) -> None:
     assert concept_ids(pipelines, "zh", text) == set()
@@ -405,17 +389,23 @@ def test_tagger_version_names_the_code_and_the_glossary(tmp_path) -> None:
     assert len(versions) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nlp/glossary_matcher.py cached_glossary is an lru_cache keyed by the paths only, so "
-    "tagger_version() (nlp/tagging.py) keeps the old version after the files change in the "
-    "same process (briefings serve): edited glossaries never trigger re-tagging",
-)
 def test_tagger_version_changes_when_the_glossary_file_changes(tmp_path) -> None:
     (tmp_path / "actors.yaml").write_text(GLOSSARY, "utf-8")
     before = tagger_version([str(tmp_path)])
     (tmp_path / "actors.yaml").write_text(GLOSSARY + '      variants: ["Silent Heron"]\n', "utf-8")
     assert tagger_version([str(tmp_path)]) != before
+
+
+def test_cached_pipelines_follow_an_edited_glossary(tmp_path) -> None:
+    (tmp_path / "actors.yaml").write_text(GLOSSARY, "utf-8")
+    pipelines = PipelineCache(glossary_paths=[str(tmp_path)])
+    text = "Silent Heron and Quiet Heron struck again."
+    assert concepts(pipelines, "en", text) == [("Quiet Heron", "actor.test-heron")]
+    (tmp_path / "actors.yaml").write_text(GLOSSARY + '      variants: ["Silent Heron"]\n', "utf-8")
+    assert concepts(pipelines, "en", text) == [
+        ("Silent Heron", "actor.test-heron"),
+        ("Quiet Heron", "actor.test-heron"),
+    ]
 
 
 # -- the store ------------------------------------------------------------------------------
