@@ -38,7 +38,8 @@ from briefings.drafting import DraftingError
 from briefings.errors import PublishError
 from briefings.locking import LockHeld, WorkspaceLock
 from briefings.store import Store
-from briefings.workspace import open_workspace
+from briefings.workspace import glossary_paths, open_workspace
+from nlp.tagging import tagger_version
 
 pytestmark = pytest.mark.flow
 
@@ -581,25 +582,31 @@ def test_task_runners_follow_the_orchestration_settings(make_workspace, monkeypa
     assert remote.address == "tcp://10.0.0.5:8786"
 
 
-def test_ingest_flow_runs_on_a_dask_local_cluster(harness, tmp_path):
-    from flows.ingest import run_ingest
+def test_the_pipeline_runs_on_a_dask_local_cluster(harness, tmp_path):
+    """The whole run with ``task_runner = "dask"``: ingestion and tagging tasks run on
+    the cluster's workers, the other stages as usual, and the outcome is the same."""
+    from flows.pipeline import run_pipeline
 
     root = copy_workspace(EXAMPLE, tmp_path / "ws")
     with (root / "briefings.toml").open("a", encoding="utf-8") as config:
         config.write('\n[orchestration]\ntask_runner = "dask"\nworkers = 2\n')
     workspace = open_workspace(root, environ={})
-    threads: set[str] = set()
+    threads: dict[str, set[str]] = {"source-done": set(), "items-tagged": set()}
 
     def listener(event: str, data: dict) -> None:
-        if event == "source-done":
-            threads.add(threading.current_thread().name)
+        if event in threads:
+            threads[event].add(threading.current_thread().name)
 
-    started = time.monotonic()
     with progress.listening(listener):
-        summary = run_ingest(workspace)
-    assert time.monotonic() - started < 120
-    totals = summary.totals()
+        report = run_pipeline(workspace)
+    assert report.status == "partial", report.to_json()  # the example's broken feed only
+    ingest = report.stages["ingest"]
+    totals = ingest.totals()
     assert totals["sources"] == len(workspace.config.sources) and totals["errors"] == 1
-    assert totals["new"] == Store(workspace.database_path).count_items() > 40
-    assert threads and all("Dask-Default-Threads" in name for name in threads), threads
-    assert json.loads(json.dumps(summary.to_json()))["totals"] == totals
+    store = Store(workspace.database_path)
+    assert totals["new"] == store.count_items() > 40
+    assert store.count_items_to_tag(tagger_version(glossary_paths(workspace))) == 0
+    assert report.result("draft").status == "ok" and store.list_briefings()
+    for event, names in threads.items():
+        assert names and all("Dask-Default-Threads" in name for name in names), (event, names)
+    assert json.loads(json.dumps(ingest.to_json()))["totals"] == totals
