@@ -386,6 +386,19 @@ def _driver_errors(postgres: bool) -> tuple[type[Exception], ...]:
     return (psycopg.Error,)
 
 
+@functools.cache
+def _nul_free_str_dumper() -> type:
+    """psycopg's text dumper, dropping NUL characters: PostgreSQL text cannot hold them
+    (SQLite can), and a hostile feed must not fail a whole source for one."""
+    from psycopg.types.string import StrDumperUnknown
+
+    class NulFreeStrDumper(StrDumperUnknown):
+        def dump(self, obj: str) -> bytes:
+            return super().dump(obj.replace("\x00", "") if "\x00" in obj else obj)
+
+    return NulFreeStrDumper
+
+
 def _lock_key(schema: str) -> int:
     """The advisory lock of one store: stores in other schemas of the database never wait."""
     digest = hashlib.sha256(f"briefings-store:{schema}".encode()).digest()
@@ -492,6 +505,7 @@ class Store:
             connect_timeout=30,
             application_name="briefings",
         )
+        raw.adapters.register_dumper(str, _nul_free_str_dumper())
         schema = raw.execute("SELECT current_schema() AS name").fetchone()["name"]
         if schema is None:
             raw.close()

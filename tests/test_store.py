@@ -352,3 +352,13 @@ def test_cli_ingests_into_postgresql_and_lists_items(postgres_database: str, tmp
     assert store.count_items() == 2
     assert store.list_runs()[0]["kind"] == "ingest"
     store.close()
+
+
+def test_nul_characters_from_a_hostile_feed_do_not_fail_the_source(store: Store) -> None:
+    """PostgreSQL text cannot hold NUL: it is dropped there, kept on SQLite."""
+    item = make_item(title="Patch\x00 now", body="a\x00b", url="https://cert.example/\x00")
+    outcome, item_id = record(store, item, "k\x001", "https://cert.example/\x00")
+    assert outcome == "new"
+    stored = store.get_item(item_id)
+    nul = "" if store.postgres else "\x00"
+    assert (stored.title, stored.text) == (f"Patch{nul} now", f"a{nul}b")
