@@ -36,7 +36,12 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 DRAFTER = "system:draft"
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+# Characters both Python-Markdown and CommonMark unescape after a backslash. A ``<``
+# that could open a tag or autolink and an ``&`` that could start an entity become
+# entities instead: Python-Markdown takes no backslash before them.
+_MD_ENTITY_OR_TAG = re.compile(r"&(?=#?\w+;)|<(?=[A-Za-z/!?])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}>#])")
+_MD_LIST_START = re.compile(r"^(\d+)([.)])|^([-+])(?=\s|$)")
 
 
 def utcnow() -> datetime:
@@ -265,8 +270,15 @@ def markdown_url(url: str) -> str:
 
 
 def markdown_escape(text: str) -> str:
-    """Text from feeds made inert in Markdown: no markup, links or HTML of its own."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    """Text from feeds made inert in Markdown: no markup, links or HTML of its own.
+
+    One line that any Markdown engine renders back as exactly the same text.
+    """
+    text = _MD_ENTITY_OR_TAG.sub(
+        lambda m: "&amp;" if m[0] == "&" else "&lt;", " ".join(str(text).split())
+    )
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_LIST_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)
 
 
 # -- the drafting stage --------------------------------------------------------------
