@@ -159,8 +159,11 @@ class Workflow:
         return f"{record.id}: its file is back"
 
     def edit(self, briefing_id: str, officer: str, new_bytes: bytes) -> bool:
-        """Replace a briefing's file with ``new_bytes`` as ``officer``; False if nothing changed."""
-        self._officer(officer)
+        """Replace a briefing's file with ``new_bytes`` as ``officer``; False if nothing changed.
+
+        Only officers and admins edit source briefings; linguists work on translations.
+        """
+        self._require_role(officer, "edit")
         self.sync(briefing_id)
         record = self.record(briefing_id)
         if record.state in ("withdrawn", "corrected", "published"):

@@ -513,6 +513,15 @@ def test_a_linguist_cannot_reject_or_withdraw(env, digest) -> None:
     assert state(env, digest) == "approved"
 
 
+def test_a_linguist_cannot_edit_a_source_briefing(env, digest) -> None:
+    workflow = env.workflow()
+    path = workflow.path_of(workflow.record(digest))
+    before = env.snapshot()
+    with pytest.raises(WorkflowError, match="lin is not an officer and cannot edit"):
+        workflow.edit(digest, "lin", path.read_bytes() + b"\nA linguist's addition.\n")
+    assert env.snapshot() == before
+
+
 def test_withdraw_only_from_approved_or_published(env, digest) -> None:
     workflow = env.workflow()
     with pytest.raises(WorkflowError, match="is draft; only approved or published"):
