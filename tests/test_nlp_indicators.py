@@ -12,7 +12,14 @@ import pytest
 import spacy
 
 import nlp.indicators  # noqa: F401  (registers the factory)
-from nlp.indicators import TYPES, Indicator, find_indicators, load_tlds, refang
+from nlp.indicators import (
+    TYPES,
+    Indicator,
+    find_indicators,
+    find_indicators_everywhere,
+    load_tlds,
+    refang,
+)
 
 MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 SHA1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709"
@@ -186,6 +193,35 @@ def test_component_spans_cover_exactly_the_indicator(pipelines, lang, text, expe
 @pytest.mark.parametrize("text", NEGATIVE)
 def test_find_indicators_negative(text):
     assert find_indicators(text) == []
+
+
+# Spacing, brackets and edges that decide where find_indicators' chunks begin and end.
+CHUNK_EDGES = [
+    "evil [ . ] com and user [ at ] evil ( . ) org and x { dot } net",
+    "mail user[at]evil[.]com or user [@] evil [.] org; 203.0.113 [.] 45 too",
+    "(203.0.113.45) [hxxps://evil[.]com/a] {evil.net} <a@b.org>",
+    "ends with evil.com",
+    "evil.com starts",
+    "2001:db8::1",
+    "::1 and 1::",
+    f"{MD5}{SHA1}",
+    f"x{MD5} {MD5}x {MD5}-{SHA1} md5:{MD5}.",
+    "CVE-2024-1480CVE-2024-1481 cve\u20132024\u20131482, 2024-1483",
+    "a .b c. d e.f 1.2 .3 4. [ ] ( ) { } [.] (.) {.} @ // : ::",
+    "hxxp[://]evil[.]com/x [:]// hxxps[:]//evil(.)com/path?q=1",
+    "日本203.0.113.45中文evil[.]com发起CVE-2024-1480攻击",
+    "تواصل مع user@evil.com عبر 203.0.113.45",
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [text for _, text, _ in POSITIVE + OFFSETS_ONLY] + NEGATIVE + CHUNK_EDGES,
+)
+def test_the_fast_path_finds_what_a_whole_text_scan_finds(text):
+    assert find_indicators(text) == find_indicators_everywhere(text)
+    padded = f"  {text}\n\t{text} "
+    assert find_indicators(padded) == find_indicators_everywhere(padded)
 
 
 def test_counts_of_cases():
