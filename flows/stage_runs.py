@@ -76,7 +76,7 @@ def stage_run(workspace: Workspace, kind: str, *, wait: float = STAGE_WAIT) -> I
             "this one did nothing. Try again when it is done."
         ) from None
     try:
-        store = Store(workspace.database_path)
+        store = Store.for_workspace(workspace)
         run = StageRun(store, kind, store.start_run(kind, _now()))
         run.interrupted = close_interrupted_runs(store, kind, _now(), keep=run.run_id)
         if run.interrupted:
