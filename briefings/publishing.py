@@ -269,31 +269,55 @@ def sentences(body: str) -> list[str]:
     return out
 
 
+MIN_TITLE = 12  # a clause of a title or a source item's text
+_CLAUSE_END = re.compile(r"(?<=[.!?;。！？؟])\s+|:\s+|\n\s*\n")
+_EDGE = " \t\r\n\"'“”‘’«»()[]{}*_#>|.,;:!?¿¡…-–—·`"
+_INLINE_TAG = re.compile(
+    r"</?(?:a|abbr|b|bdi|bdo|cite|code|del|dfn|em|i|ins|kbd|mark|q|s|samp|small|span|"
+    r"strong|sub|sup|time|u|var)\b[^>]*>",
+    re.IGNORECASE,
+)
+_ID_TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def clauses(text: str, minimum: int = 1) -> list[str]:
+    """The clauses of plain text: split at sentence ends, at ": " and at blank lines,
+    whitespace normalised, quotes and punctuation trimmed from both ends. A sentence
+    copied into another one after a colon ("We also heard: ...") is a clause of its own."""
+    out = []
+    for piece in _CLAUSE_END.split(text):
+        clause = " ".join(piece.split()).strip(_EDGE)
+        if len(clause) >= minimum:
+            out.append(clause)
+    return out
+
+
 def leak_needles(
     publications: list[Publication],
     excluded_ids: set[str],
     restricted_items: dict[str, list[str]] | None = None,
     boilerplate: str = "",
 ) -> dict[str, list[str]]:
-    """Strings that betray each excluded briefing: its id and title, the titles and
-    summaries of its restricted source items, and every longer sentence of its text,
-    except sentences of template boilerplate (``boilerplate``) that every briefing shares.
+    """What betrays each excluded briefing: its id; the clauses of its title and of the
+    titles and summaries of its restricted source items; every longer clause (sentence)
+    of its text, as readers see it (links as their text, no Markdown markers), except
+    those of template boilerplate (``boilerplate``) that every briefing shares.
 
-    All needles have normalised whitespace: :func:`scan_for_leaks` compares them with
-    each file's text normalised the same way."""
+    :class:`LeakScanner` looks for the id among a file's words and for each clause among
+    the file's clauses, normalised the same way."""
     shared = _squash(boilerplate)
     needles: dict[str, list[str]] = {}
     for pub in publications:
         if pub.id not in excluded_ids:
             continue
         found = needles.setdefault(pub.id, [pub.id])
-        candidates = [pub.title, *(restricted_items or {}).get(pub.id, [])]
-        found += [t for text in candidates if len(t := _squash(text)) >= 12]
+        found += clauses(pub.title, MIN_TITLE)  # "Alert: Dialysis pump firmware flaw"
+        for text in [pub.title, *(restricted_items or {}).get(pub.id, [])]:
+            if len(whole := _squash(text).strip(_EDGE)) >= MIN_TITLE:
+                found.append(whole)
+            found += [c for c in clauses(text, MIN_SENTENCE) if c not in shared]
         for sentence in sentences(pub.body):
-            if sentence.startswith("What to do:"):
-                sentence = sentence.split(":", 1)[1].strip()
-            if len(sentence) >= MIN_SENTENCE and sentence not in shared:
-                found.append(sentence)
+            found += [c for c in clauses(sentence, MIN_SENTENCE) if c not in shared]
         needles[pub.id] = list(dict.fromkeys(found))
     return needles
 
@@ -326,23 +350,29 @@ def restricted_item_texts(
     return out
 
 
-def readable_texts(path: str, data: bytes) -> list[str]:
-    """A file as every text a reader could see, whitespace normalised: as is, with
-    entities decoded and tags removed (pages, and the HTML inside feeds), JSON strings
-    decoded, and Markdown link and emphasis markers removed."""
+def readable_clauses(path: str, data: bytes) -> tuple[set[str], set[str]]:
+    """A file's clauses as a reader could see them, and its id-like words.
+
+    Clauses come from every line as is (front matter, attributes, JSON-LD), from the
+    text with tags removed (pages, and the escaped HTML inside feeds: block elements
+    end a clause, inline ones do not) and entities decoded, from the decoded strings
+    of JSON, and for Markdown from its sentences (links as their text)."""
     text = data.decode("utf-8", "replace")
-    parts = [text]
+    decoded = html.unescape(text) if "&" in text else text
+    parts = [decoded]
     if path.endswith(".json"):
         with contextlib.suppress(ValueError):
-            parts.append("\n".join(_json_strings(json.loads(text))))
-    out = []
+            parts.append("\n\n".join(_json_strings(json.loads(text))))
+    found: set[str] = set()
     for part in parts:
-        out.append(_squash(part))
-        if "&" in part or "<" in part:
-            out.append(_squash(html.unescape(_TAG.sub("", html.unescape(part)))))
-        if "](" in part or "`" in part or "*" in part or "_" in part:
-            out.append(_squash(_plain_markdown(part)))
-    return out
+        if "<" in part:
+            reading = _TAG.sub("\n\n", _INLINE_TAG.sub("", part))
+            found.update(clauses(html.unescape(reading) if "&" in reading else reading))
+        found.update(clauses(part.replace("\n", "\n\n")))  # every line on its own
+    if path.endswith(".md"):
+        for sentence in sentences(decoded):
+            found.update(clauses(sentence))
+    return found, set(_ID_TOKEN.findall(decoded))
 
 
 def _json_strings(value) -> list[str]:
@@ -356,23 +386,20 @@ def _json_strings(value) -> list[str]:
 
 
 class LeakScanner:
-    """Finds the needles of excluded briefings in files, fast enough for whole sites.
-
-    A needle of three words or more is only searched for in a file that has one of its
-    inner words (its longest); shorter needles (ids, short titles) are always searched."""
+    """Finds what betrays excluded briefings in files: an id among a file's words, a
+    clause (a sentence, a title) among its clauses. Set lookups, so a whole site with
+    many excluded briefings is scanned in about the time it takes to read it."""
 
     def __init__(self, needles: dict[str, list[str]]):
         self.needles = needles
-        self.always: list[tuple[str, str]] = []
-        self.by_word: dict[str, list[tuple[str, str]]] = {}
+        self.ids: dict[str, str] = {}
+        self.by_clause: dict[str, str] = {}
         for briefing_id, strings in needles.items():
             for needle in strings:
-                words = needle.split()
-                if len(words) >= 3:
-                    anchor = max(words[1:-1], key=len)
-                    self.by_word.setdefault(anchor, []).append((briefing_id, needle))
+                if needle == briefing_id:
+                    self.ids[needle] = briefing_id
                 else:
-                    self.always.append((briefing_id, needle))
+                    self.by_clause.setdefault(needle, briefing_id)
         self.digest = hashlib.sha256(
             json.dumps(needles, sort_keys=True, ensure_ascii=False).encode()
         ).hexdigest()
@@ -380,17 +407,13 @@ class LeakScanner:
     def scan(self, path: str, data: bytes) -> list[str]:
         if not self.needles or not path.endswith(TEXT_SUFFIXES):
             return []
-        texts = readable_texts(path, data)
-        words: set[str] = set()
-        for text in texts:
-            words.update(text.split())
-        candidates = list(self.always)
-        for word in words & self.by_word.keys():
-            candidates += self.by_word[word]
+        found, words = readable_clauses(path, data)
+        hits = [(self.ids[w], w) for w in sorted(words & self.ids.keys())]
+        hits += [(self.by_clause[c], c) for c in sorted(found & self.by_clause.keys())]
         problems: list[str] = []
         seen: set[str] = set()
-        for briefing_id, needle in candidates:
-            if briefing_id not in seen and any(needle in text for text in texts):
+        for briefing_id, needle in hits:
+            if briefing_id not in seen:
                 seen.add(briefing_id)
                 problems.append(f"{briefing_id} appears in {path} ({needle[:60]!r})")
         return problems
@@ -609,8 +632,9 @@ def publish_site(
         )  # fmt: skip
         status = _status_page(builder, [times[i] for i in {p.id for p in allowed} if i in times])
         audience_report = _publish_audience(
-            workspace, audience, builder, allowed, publications, excluded_ids, key, store, status
-        )
+            workspace, audience, builder, allowed, publications, excluded_ids, key, store, status,
+            now,
+        )  # fmt: skip
         report.audiences.append(audience_report)
         included |= {p.id for p in allowed}
     for record in store.list_briefings(states=["approved"]):
@@ -636,6 +660,7 @@ def _publish_audience(
     key: SigningKey,
     store: Store,
     status: bytes | None = None,
+    built_at: datetime | None = None,
 ) -> AudienceReport:
     output = workspace.resolve(audience.output)
     report = AudienceReport(
@@ -670,9 +695,11 @@ def _publish_audience(
         )
     manifest = manifest_bytes(files, digests)
     head = store.last_audit_entry()
+    # The build's time lives here, in the signed comment, and on no page.
+    built = f" built={built_at.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}" if built_at else ""
     comment = (
         f"briefings audience={audience.name} files={len(files)} "
-        f"audit={head.seq if head else 0}:{head.entry_hash[:16] if head else '-'}"
+        f"audit={head.seq if head else 0}:{head.entry_hash[:16] if head else '-'}{built}"
     )
     files[MANIFEST] = manifest
     files[SIGNATURE] = key.sign(manifest, comment).encode()

@@ -32,6 +32,7 @@ from briefings.rendering import MarkdownRenderer
 Labels = Callable[[str, str], str]  # (concept id, lang) -> label
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 STATIC_FILES = ("style.css", "print.css", "favicon.ico")
+FEED_SIZE = 50  # entries per feed: the latest updates; the site's lists have every briefing
 
 
 @dataclass
@@ -93,7 +94,9 @@ class SiteBuilder:
         template_dirs: list[Path] | None = None,
         demonstration: bool = False,
         status_page: bool = False,
+        feed_size: int = FEED_SIZE,
     ):
+        self.feed_size = feed_size
         self.demonstration = demonstration
         self.status_page = status_page
         self._corrected_by: dict[str, str] = {}
@@ -434,8 +437,8 @@ class SiteBuilder:
             content = (
                 f"<p>{xml_escape(str(pub.withdrawn['reason']))}</p>"
                 if pub.withdrawn
-                else self.renderer.render(pub.body)
-            )
+                else self.renderer.render(_without_title(pub.body, pub.title))
+            )  # the page's own rendering: each text is rendered once
             entries.append(
                 feeds.FeedEntry(
                     id=f"{self.base_url}{pub.lang}/{pub.id}/",
@@ -461,7 +464,10 @@ class SiteBuilder:
         listed: list[tuple[str, str, str, str]] = []
 
         def add(folder: str, title: str, chosen: list[Publication]) -> None:
-            # A feed is as new as its newest entry: it changes only when an entry does.
+            # The latest updates (new, corrected, withdrawn); a feed is as new as its newest
+            # entry, so it changes only when one of its entries does.
+            chosen = sorted(chosen, key=lambda p: (p.updated, p.id), reverse=True)
+            chosen = chosen[: self.feed_size]
             updated = max((p.updated for p in chosen), default=EPOCH)
             feed_url = f"{self.base_url}{lang}/{folder}feed"
             info = feeds.FeedInfo(

@@ -359,6 +359,10 @@ LEAKS = {
         "Ransomware at wards",
         "# Wards\n\nThe Brno vendor portal still serves the vulnerable build.\n",
     ),
+    "a sentence quoted in a list item": lambda amber_id: (
+        "Ransomware at wards",
+        f"# Wards\n\n- A partner wrote: *{AMBER_SENTENCE}*\n- Nothing else.\n",
+    ),
     "its title in the text": lambda amber_id: (
         "Ransomware at wards",
         "# Wards\n\nRelated: Alert: Dialysis pump firmware flaw.\n",
