@@ -11,13 +11,16 @@ size, compute type and CPU threads on both sides:
   splitter, so nothing is downloaded (Stanza is not installed: the project depends on
   argos-translate-lt). Its settings come from ``ARGOS_*`` environment variables set
   before argostranslate is first imported: packages and data in the temporary folder,
-  ``ARGOS_BEAM_SIZE``, ``ARGOS_COMPUTE_TYPE`` and ``ARGOS_INTRA_THREADS`` as the engine's
-  (``--argos-threads`` sets the last one apart: argostranslate translates one paragraph
-  per call, small batches for which one thread is much faster than two).
+  ``ARGOS_BEAM_SIZE``, ``ARGOS_COMPUTE_TYPE``, and ``ARGOS_INTRA_THREADS`` the engine's
+  number of threads in all (``--argos-threads`` sets it apart).
+- argostranslate again, with one thread (its translator reloaded): it sends one small
+  batch per paragraph, for which one thread is much faster than several; the engine's
+  ratio against this run is reported too.
 - engine, cold: the same paragraphs cut into sentences by the flow's splitter (spaCy's
   rule-based sentencizer), then ``briefings.translation.engine.Engine.translate`` with
   an empty translation memory in a fresh SQLite store, settings from the workspace's
-  ``[translation]`` table (``--beam`` is written there): memory lookup, one model
+  ``[translation]`` table (``--beam``, ``--threads`` and ``--inter-threads`` are
+  written there; by default one worker per core, one thread each): memory lookup, one model
   loaded, batched ``translate_batch`` calls, new translations stored.
 - engine, warm: a new ``Engine`` over the same store translates the same sentences
   again; every one must come from the memory, and the engine's own count of model
@@ -36,7 +39,7 @@ The small model knows this phrasing, so both sides decode normal-length outputs.
 
     .venv/bin/python bench/translate.py                       # 1,000 sentences, beam 4
     .venv/bin/python bench/translate.py --sentences 200 --beam 1
-    .venv/bin/python bench/translate.py --argos-threads 1     # argostranslate at its fastest
+    .venv/bin/python bench/translate.py --threads 2 --inter-threads 1   # one worker, 2 threads
     .venv/bin/python bench/translate.py --fail-under 5        # exit 2 below 5x
 
 Prints a table, then exactly one JSON line (the last line of stdout); progress goes to
@@ -139,12 +142,13 @@ def find_package(path: str | None) -> Path:
     return found[-1]
 
 
-def write_workspace(root: Path, beam: int, threads: int) -> None:
+def write_workspace(root: Path, beam: int, threads: int, inter_threads: int) -> None:
     root.mkdir(parents=True)
     (root / "briefings.toml").write_text(
         f'[workspace]\nsource_lang = "{SOURCE_LANG}"\n'
         f'languages = ["{SOURCE_LANG}", "{TARGET_LANG}"]\n\n'
-        f"[translation]\nbeam_size = {beam}\nthreads = {threads}\n",
+        f"[translation]\nbeam_size = {beam}\nthreads = {threads}\n"
+        f"inter_threads = {inter_threads}\n",
         "utf-8",
     )
 
@@ -154,12 +158,14 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
 
     package_file = find_package(args.package)
     root = tmp / "workspace"
-    write_workspace(root, args.beam, args.threads)
+    write_workspace(root, args.beam, args.threads, args.inter_threads)
     workspace = open_workspace(root, environ={})
 
     from briefings.translation.argos import ModelSettings
 
     settings = ModelSettings.from_config(workspace.config.translation)
+    workers, per_worker = settings.layout
+    threads = workers * per_worker
     # argostranslate reads these once, when first imported: set them before that.
     os.environ.update(
         {
@@ -171,13 +177,13 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
             "ARGOS_BEAM_SIZE": str(settings.beam_size),
             "ARGOS_COMPUTE_TYPE": settings.compute_type,
             "ARGOS_INTRA_THREADS": str(
-                settings.threads if args.argos_threads is None else args.argos_threads
+                threads if args.argos_threads is None else args.argos_threads
             ),
-            "ARGOS_INTER_THREADS": str(settings.inter_threads),
         }
     )
     refuse_network()
 
+    import argostranslate.settings
     import argostranslate.translate
     import ctranslate2
 
@@ -210,8 +216,21 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
     # translated the same sentences. translate() wraps the package's translation in a
     # CachedTranslation, which only remembers the previous call's paragraphs.
     translation = argostranslate.translate.get_translation_from_codes(SOURCE_LANG, TARGET_LANG)
-    sentencizer = getattr(translation, "underlying", translation).sentencizer
-    argos_sentences = sum(len(sentencizer.split_sentences(p)) for p in paragraphs)
+    package_translation = getattr(translation, "underlying", translation)
+    argos_sentences = sum(
+        len(package_translation.sentencizer.split_sentences(p)) for p in paragraphs
+    )
+
+    # argostranslate again with one thread, its fastest for one paragraph per call: its
+    # translator reads the setting when it is (re)loaded.
+    log("argostranslate.translate() per paragraph, one thread ...")
+    argostranslate.settings.intra_threads = 1
+    package_translation.translator = None
+    start = time.perf_counter()
+    argos1_out = [
+        argostranslate.translate.translate(p, SOURCE_LANG, TARGET_LANG) for p in paragraphs
+    ]
+    argos1_s = time.perf_counter() - start
 
     # the engine, cold: empty memory in a fresh store.
     store = Store(tmp / "state.sqlite3")
@@ -247,8 +266,10 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
         "warm_all_from_memory": warm.translated == 0 and warm.from_memory == n,
         "warm_same_as_cold": warm.translations == cold.translations,
         "no_empty_output": all(argos_out) and all(cold.translations.values()),
+        "argos_same_with_one_thread": argos1_out == argos_out,
     }
     argos_rate = n / argos_s
+    argos1_rate = n / argos1_s
     cold_rate = n / cold_s
     return {
         "bench": "translate",
@@ -256,22 +277,26 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
         "paragraphs": len(paragraphs),
         "beam_size": settings.beam_size,
         "argos_sentences_per_s": round(argos_rate, 1),
+        "argos_1thread_sentences_per_s": round(argos1_rate, 1),
         "engine_cold_sentences_per_s": round(cold_rate, 1),
         "engine_warm_sentences_per_s": round(n / warm_s, 1),
         "ratio_cold": round(cold_rate / argos_rate, 2),
         "target_ratio": TARGET_RATIO,
         "meets_target": cold_rate / argos_rate >= TARGET_RATIO,
+        "ratio_cold_vs_argos_1thread": round(cold_rate / argos1_rate, 2),
         "cold_model_calls": cold.model_calls,
         "warm_model_calls": warm.model_calls,
         "target_warm_model_calls": TARGET_WARM_MODEL_CALLS,
         "warm_from_memory": warm.from_memory,
         "same_output_paragraphs": round(same / len(paragraphs), 3),
         "argos_s": round(argos_s, 3),
+        "argos_1thread_s": round(argos1_s, 3),
         "engine_cold_s": round(cold_s, 3),
         "engine_warm_s": round(warm_s, 3),
         "package": f"{route.package} {route.package_version}",
         "compute_type": settings.compute_type,
-        "threads": settings.threads,
+        "threads": threads,
+        "inter_threads": workers,
         "argos_threads": int(os.environ["ARGOS_INTRA_THREADS"]),
         "max_batch_size": settings.max_batch_size,
         "seed": args.seed,
@@ -288,8 +313,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sentences", type=int, default=1000, help="distinct sentences")
     parser.add_argument("--beam", type=int, default=4, help="beam size of both sides")
     parser.add_argument(
-        "--threads", type=int, default=0, help="CPU threads of the model; 0: one per core"
-    )
+        "--threads", type=int, default=0,
+        help="CPU threads of the engine's model in all ([translation] threads; 0: one per core)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--inter-threads", type=int, default=0,
+        help="batches the engine's model runs at once ([translation] inter_threads; 0: one "
+        "per thread)",
+    )  # fmt: skip
     parser.add_argument(
         "--argos-threads", type=int,
         help="argostranslate's CPU threads (ARGOS_INTRA_THREADS) when not the engine's: "
@@ -308,11 +339,13 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Translation throughput, {r['package']}, {r['sentences']:,} sentences in "
         f"{r['paragraphs']} paragraphs, beam {r['beam_size']}, {r['compute_type']}, "
-        f"{r['threads']} thread(s) (argostranslate {r['argos_threads']})"
+        f"{r['threads']} thread(s) in {r['inter_threads']} worker(s) "
+        f"(argostranslate {r['argos_threads']} thread(s), then 1)"
     )
     print(f"{'side':<42}{'seconds':>9}{'sentences/s':>13}{'model calls':>13}")
     rows = [
         ("argostranslate.translate() per paragraph", r["argos_s"], r["argos_sentences_per_s"], "-"),
+        ("  the same, one thread", r["argos_1thread_s"], r["argos_1thread_sentences_per_s"], "-"),
         ("engine, cold memory", r["engine_cold_s"], r["engine_cold_sentences_per_s"],
          r["cold_model_calls"]),
         ("engine, warm memory", r["engine_warm_s"], r["engine_warm_sentences_per_s"],
@@ -321,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, seconds, rate, calls in rows:
         print(f"{name:<42}{seconds:>9.2f}{rate:>13,.1f}{calls!s:>13}")
     print(
-        f"Cold ratio engine / argostranslate: {r['ratio_cold']:.2f} (target >= {TARGET_RATIO}); "
+        f"Cold ratio engine / argostranslate: {r['ratio_cold']:.2f} (target >= {TARGET_RATIO}), "
+        f"against its one-thread run {r['ratio_cold_vs_argos_1thread']:.2f}; "
         f"warm model calls: {r['warm_model_calls']} (target {TARGET_WARM_MODEL_CALLS}); "
         f"paragraphs translated identically: {r['same_output_paragraphs']:.1%}."
     )

@@ -194,15 +194,16 @@ class TranslationSettings(_Section):
         0,
         ge=0,
         le=256,
-        description="CPU threads per model (CTranslate2 intra_threads); 0 takes one per CPU "
-        "core this process may use.",
+        description="CPU threads one model uses in all; 0 takes one per CPU core this process "
+        "may use.",
     )
     inter_threads: int = Field(
-        1,
-        ge=1,
-        le=64,
-        description="Batches one model translates at the same time (CTranslate2 inter_threads); "
-        "each uses `threads` threads.",
+        0,
+        ge=0,
+        le=256,
+        description="Batches one model translates at the same time (CTranslate2 inter_threads), "
+        "sharing `threads` (each gets threads / inter_threads, at least 1); 0: one batch per "
+        "thread, the fastest for many segments.",
     )
     compute_type: CpuComputeType = Field(
         "int8",

@@ -548,7 +548,7 @@ def test_the_workspace_translation_table_configures_the_loaded_model(env):
     fr = env.translate(langs=["fr"]).languages["fr"]
     assert fr.errors == [] and fr.translated == 2  # the title and the sentence
     settings = ModelSettings.from_config(env.workspace.config.translation)
-    assert (settings.beam_size, settings.intra_threads) == (1, 1)
+    assert (settings.beam_size, settings.layout) == (1, (2, 1))
     # load_model keeps one model per package and settings: this one did the work.
     model = load_model(list_packages(env.workspace)[0].path, settings)
     assert model.batch_calls == 1

@@ -19,10 +19,12 @@ HAS_PACKAGE = any((ROOT / "models").glob("translate-en_fr-*.argosmodel"))
 
 KEYS = {
     "bench", "sentences", "paragraphs", "beam_size", "argos_sentences_per_s",
+    "argos_1thread_sentences_per_s", "ratio_cold_vs_argos_1thread", "argos_1thread_s",
     "engine_cold_sentences_per_s", "engine_warm_sentences_per_s", "ratio_cold",
     "target_ratio", "meets_target", "cold_model_calls", "warm_model_calls",
     "target_warm_model_calls", "warm_from_memory", "same_output_paragraphs", "argos_s",
-    "engine_cold_s", "engine_warm_s", "package", "compute_type", "threads", "argos_threads",
+    "engine_cold_s", "engine_warm_s", "package", "compute_type", "threads", "inter_threads",
+    "argos_threads",
     "max_batch_size", "seed", "checks", "ok", "ctranslate2", "python", "machine",
 }  # fmt: skip
 

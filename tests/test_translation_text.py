@@ -5,6 +5,7 @@ archives. (Translation with the real small Argos packages: test_translation.py.)
 from __future__ import annotations
 
 import json
+import os
 import re
 import zipfile
 from datetime import UTC, datetime
@@ -343,7 +344,7 @@ def test_routes_are_direct_or_through_english_and_errors_name_the_install_comman
 
 def test_translation_settings_are_validated_and_every_bad_key_named():
     bad = {
-        "beam_size": 0, "threads": -1, "inter_threads": 0, "compute_type": "float16",
+        "beam_size": 0, "threads": -1, "inter_threads": -2, "compute_type": "float16",
         "max_batch_size": 0, "max_source_tokens": 8, "beam": 4,
     }  # fmt: skip
     with pytest.raises(ConfigError) as caught:
@@ -371,10 +372,13 @@ def test_translation_settings_become_the_model_settings():
         environ={"BRIEFINGS_TRANSLATION__COMPUTE_TYPE": "float32"},
     )
     settings = ModelSettings.from_config(config.translation)
-    assert (settings.beam_size, settings.threads, settings.inter_threads) == (1, 3, 2)
+    assert (settings.beam_size, settings.layout) == (1, (2, 1))  # 3 threads, 2 workers
     assert (settings.compute_type, settings.max_source_tokens) == ("float32", 400)
     assert settings.max_decoding_length > settings.max_source_tokens
-    assert ModelSettings(intra_threads=0).threads >= 1  # 0: from the machine
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert ModelSettings().layout == (cores, 1)  # 0 and 0: one worker per core
+    assert ModelSettings(threads=4, inter_threads=1).layout == (1, 4)
+    assert ModelSettings(threads=8, inter_threads=2).layout == (2, 4)
 
 
 def test_language_codes():

@@ -15,7 +15,7 @@ loads a model or touches the user's home folder. Two things go through them:
   the whole call. A program that wants argostranslate's module-level defaults to
   be the workspace's from the start must make this the first import of it.
 - **models**: a package's ``model/`` folder is loaded once per process with
-  ``ctranslate2.Translator`` (CPU, int8 by default, threads from the machine) and
+  ``ctranslate2.Translator`` (CPU, int8 by default, one worker thread per core) and
   its ``sentencepiece.model``; whole batches of segments go through
   ``translate_batch``. Argos' own ``translate()`` is not used: its sentence
   splitter downloads a model, and its decoder turns ``_`` into spaces.
@@ -203,8 +203,8 @@ class ModelSettings:
 
     device: str = "cpu"
     compute_type: str = "int8"
-    inter_threads: int = 1
-    intra_threads: int = 0  # 0: one per CPU core
+    threads: int = 0  # CPU threads in all; 0: one per usable CPU core
+    inter_threads: int = 0  # batches translated at the same time; 0: one per thread
     beam_size: int = 4
     max_batch_size: int = 32
     max_source_tokens: int = 200  # the small models' position table holds 256
@@ -216,8 +216,8 @@ class ModelSettings:
         """The settings of a workspace's ``[translation]`` table."""
         return cls(
             compute_type=config.compute_type,
+            threads=config.threads,
             inter_threads=config.inter_threads,
-            intra_threads=config.threads,
             beam_size=config.beam_size,
             max_batch_size=config.max_batch_size,
             max_source_tokens=config.max_source_tokens,
@@ -225,9 +225,18 @@ class ModelSettings:
         )
 
     @property
-    def threads(self) -> int:
-        """CTranslate2's intra_threads: as set, else one per CPU core this process may use."""
-        return self.intra_threads or _usable_cpus()
+    def layout(self) -> tuple[int, int]:
+        """CTranslate2's ``(inter_threads, intra_threads)``.
+
+        By default one worker per usable core, each with one thread: the engine sends
+        whole runs of segments, which CTranslate2 cuts into batches and spreads over
+        its workers (sharing the weights). Measured on 2 cores (bench/translate.py),
+        that is faster than one worker with two threads, whose threads wait on each
+        other after every small step of decoding.
+        """
+        total = self.threads or _usable_cpus()
+        workers = self.inter_threads or total
+        return workers, max(1, total // workers)
 
 
 def _usable_cpus() -> int:
@@ -279,13 +288,14 @@ class Ct2Model:
         return self._translator
 
     def _load_translator(self) -> Any:
+        inter_threads, intra_threads = self.settings.layout
         try:
             return self._ctranslate2.Translator(
                 str(self.package_dir / "model"),
                 device=self.settings.device,
                 compute_type=self.settings.compute_type,
-                inter_threads=self.settings.inter_threads,
-                intra_threads=self.settings.threads,
+                inter_threads=inter_threads,
+                intra_threads=intra_threads,
             )
         except Exception as exc:  # RuntimeError, OSError from the native library
             raise TranslationError(
