@@ -1052,13 +1052,14 @@ def translate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Translate approved briefings offline into every configured language (flow translate-briefings)."""
+    state: State = ctx.obj
+    workspace = state.workspace()
+    from flows.settings import quiet_prefect_console
     from flows.translate import run_translation
 
-    report = _run_flow(
-        ctx,
-        "Translating",
-        lambda ws: run_translation(ws, briefing_id=briefing_id, langs=lang or None),
-    )
+    quiet_prefect_console(state.verbose)
+    with _segment_progress(disable=as_json) as listener, progress.listening(listener):
+        report = run_translation(workspace, briefing_id=briefing_id, langs=lang or None)
     data = report.to_json()
     if as_json:
         _print_json(data)
@@ -1075,6 +1076,29 @@ def translate(
     for code, row in sorted(data.get("languages", {}).items()):
         for problem in row.get("errors", []) or []:
             err.print(f"[yellow]{code}:[/] {escape(str(problem))}")
+
+
+class _segment_progress(_source_progress):
+    """One bar per target language, in segments (memory hits count as done)."""
+
+    def __enter__(self):
+        self.bar.__enter__()
+        current: list[Any] = []
+
+        def finish_current() -> None:
+            if current:  # duplicates of a segment are translated once: fill the bar
+                self.bar.update(current[0], completed=self.bar.tasks[current[0]].total or 0)
+
+        def listener(event: str, data: dict[str, Any]) -> None:
+            if event == "segments":
+                finish_current()
+                current[:] = [
+                    self.bar.add_task(f"Translating into {data.get('lang')}", total=data["total"])
+                ]
+            elif event == "segments-translated" and current:
+                self.bar.update(current[0], advance=data["count"])
+
+        return listener
 
 
 models_app = typer.Typer(

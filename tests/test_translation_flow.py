@@ -98,6 +98,19 @@ def test_the_flow_translates_per_language_pair_and_reports_progress(harness, tmp
     assert again.skipped == ["alert-1"] and again.translated == 0
 
 
+def test_the_translate_command_shows_a_bar_per_language_in_segments(harness, tmp_path):
+    from briefings.cli import _segment_progress
+    from flows.translate import run_translation
+
+    workspace, _ = make_workspace(tmp_path)
+    bars = _segment_progress(disable=True)  # the same bar, not drawn
+    with bars as listener, progress.listening(listener):
+        run_translation(workspace, langs=["fr"])
+    assert [(t.description, t.completed, t.total) for t in bars.bar.tasks] == [
+        ("Translating into fr", 4, 4)
+    ]
+
+
 @pytest.mark.skipif(MODEL is None, reason="no en-fr package in models/ yet")
 def test_the_translate_command_reports_each_language_as_json(harness, tmp_path, capsys):
     from briefings.cli import main
