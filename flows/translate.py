@@ -10,7 +10,6 @@ them over machines. Progress: ``segments`` (a pair's total) and
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, task
@@ -26,6 +25,8 @@ from briefings.translation import (
     translate_pair,
 )
 from briefings.workspace import Workspace, glossary_paths, open_workspace
+from flows.runners import local_run
+from flows.stage_runs import STAGE_WAIT, stage_run
 from nlp.glossary_matcher import cached_glossary
 from nlp.sentences import text_tools
 
@@ -49,29 +50,41 @@ def translate_pair_task(
 
 @flow(name="translate-briefings", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def translate_flow(
-    workspace_root: str, briefing_id: str | None = None, langs: list[str] | None = None
+    workspace_root: str,
+    briefing_id: str | None = None,
+    langs: list[str] | None = None,
+    wait: float = STAGE_WAIT,
 ) -> TranslationReport:
-    """Translate approved briefings (one, or all) into the workspace's languages (or ``langs``)."""
+    """Translate approved briefings (one, or all) into the workspace's languages (or ``langs``).
+
+    One translation run at a time per workspace (the ``translate`` lock): a
+    second one waits up to ``wait`` seconds, then fails with StageBusy having
+    done nothing; once in, it finds the first one's work in the memory.
+    """
     workspace = open_workspace(Path(workspace_root))
-    store = Store.for_workspace(workspace)
-    plan = plan_translations(Workflow(workspace, store), briefing_id, langs)
-    run_id = store.start_run("translate", datetime.now(UTC))
-    futures = [
-        (target, translate_pair_task.submit(workspace_root, source, target, ids))
-        for (source, target), ids in sorted(plan.pairs.items())
-    ]
-    for target, future in futures:
-        plan.report.language(target).merge(future.result())
-    status = "ok" if plan.report.ok else "partial"
-    store.finish_run(run_id, status, plan.report.to_json(), datetime.now(UTC))
-    return plan.report
+    with stage_run(workspace, "translate", wait=wait) as run:
+        plan = plan_translations(Workflow(workspace, run.store), briefing_id, langs)
+        futures = [
+            (target, translate_pair_task.submit(workspace_root, source, target, ids))
+            for (source, target), ids in sorted(plan.pairs.items())
+        ]
+        for target, future in futures:
+            plan.report.language(target).merge(future.result())
+        run.finish("ok" if plan.report.ok else "partial", plan.report.to_json())
+        return plan.report
 
 
 def run_translation(
-    workspace: Workspace, briefing_id: str | None = None, langs: list[str] | None = None
+    workspace: Workspace,
+    briefing_id: str | None = None,
+    langs: list[str] | None = None,
+    wait: float = STAGE_WAIT,
 ) -> TranslationReport:
     """What the CLI calls: ``briefings translate [ID] [--lang xx ...]``."""
-    return translate_flow(str(workspace.root), briefing_id, list(langs) if langs else None)
+    with local_run():
+        return translate_flow(
+            str(workspace.root), briefing_id, list(langs) if langs else None, wait
+        )
 
 
 if __name__ == "__main__":

@@ -253,15 +253,16 @@ def test_an_ingest_overlapping_another_is_skipped_with_a_message(harness, tmp_pa
     assert run_ingest(workspace).totals()["new"] > 0  # the lock died with its holder
 
 
-@pytest.mark.parametrize("stage", ["tag", "draft"])
+@pytest.mark.parametrize("stage", ["tag", "draft", "translate"])
 def test_a_stage_waits_for_another_run_of_itself_then_fails_naming_it(
     harness, pristine, tmp_path, stage
 ):
     from flows.draft import run_drafting
     from flows.stage_runs import StageBusy
     from flows.tag import run_tagging
+    from flows.translate import run_translation
 
-    run = {"tag": run_tagging, "draft": run_drafting}[stage]
+    run = {"tag": run_tagging, "draft": run_drafting, "translate": run_translation}[stage]
     root = copy_workspace(pristine, tmp_path / "ws")
     workspace = open_workspace(root, environ={})
     holder = hold_lock(root, stage, 60)
