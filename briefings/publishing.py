@@ -40,7 +40,7 @@ from briefings.metrics import (
 from briefings.models import BriefingRecord
 from briefings.rendering import MarkdownRenderer
 from briefings.signing import SigningKey, load_or_create_key
-from briefings.site import Publication, SiteBuilder
+from briefings.site import PageCache, Publication, SiteBuilder, build_fingerprint
 from briefings.store import Store
 from briefings.tlp import TLP, strictest
 from briefings.workspace import Workspace
@@ -284,12 +284,8 @@ def clauses(text: str, minimum: int = 1) -> list[str]:
     """The clauses of plain text: split at sentence ends, at ": " and at blank lines,
     whitespace normalised, quotes and punctuation trimmed from both ends. A sentence
     copied into another one after a colon ("We also heard: ...") is a clause of its own."""
-    out = []
-    for piece in _CLAUSE_END.split(text):
-        clause = " ".join(piece.split()).strip(_EDGE)
-        if len(clause) >= minimum:
-            out.append(clause)
-    return out
+    marked = " ".join(_CLAUSE_END.sub("\x00", text).split())
+    return [c for piece in marked.split("\x00") if len(c := piece.strip(_EDGE)) >= minimum]
 
 
 def leak_needles(
@@ -353,10 +349,10 @@ def restricted_item_texts(
 def readable_clauses(path: str, data: bytes) -> tuple[set[str], set[str]]:
     """A file's clauses as a reader could see them, and its id-like words.
 
-    Clauses come from every line as is (front matter, attributes, JSON-LD), from the
-    text with tags removed (pages, and the escaped HTML inside feeds: block elements
-    end a clause, inline ones do not) and entities decoded, from the decoded strings
-    of JSON, and for Markdown from its sentences (links as their text)."""
+    Clauses come from the text with tags removed (pages, and the escaped HTML inside
+    feeds: block elements end a clause, inline ones do not; the text of scripts such as
+    JSON-LD stays) and entities decoded, from the decoded strings of JSON, and for
+    Markdown from every line as is (front matter) and its sentences (links as text)."""
     text = data.decode("utf-8", "replace")
     decoded = html.unescape(text) if "&" in text else text
     parts = [decoded]
@@ -368,8 +364,10 @@ def readable_clauses(path: str, data: bytes) -> tuple[set[str], set[str]]:
         if "<" in part:
             reading = _TAG.sub("\n\n", _INLINE_TAG.sub("", part))
             found.update(clauses(html.unescape(reading) if "&" in reading else reading))
-        found.update(clauses(part.replace("\n", "\n\n")))  # every line on its own
-    if path.endswith(".md"):
+        else:
+            found.update(clauses(part))
+    if path.endswith((".md", ".txt")):
+        found.update(clauses(decoded.replace("\n", "\n\n")))  # every line on its own
         for sentence in sentences(decoded):
             found.update(clauses(sentence))
     return found, set(_ID_TOKEN.findall(decoded))
@@ -484,10 +482,15 @@ class SiteWriter:
             return live, None
 
     def write(
-        self, files: dict[str, bytes], release_name: str, digests: dict[str, str] | None = None
+        self,
+        files: dict[str, bytes],
+        release_name: str,
+        digests: dict[str, str] | None = None,
+        verified: set[str] = frozenset(),
     ) -> tuple[Path, int, int]:
         """Write a new release, then switch to it. A file whose bytes the live release
-        already has, unchanged on disk, is hard-linked from it instead of written."""
+        already has, unchanged on disk, is hard-linked from it instead of written
+        (``verified``: files just read from the live release and checked)."""
         digests = digests if digests is not None else file_digests(files)
         live, manifest = self.live_manifest()
         previous = read_manifest(manifest.decode("utf-8", "replace")) if manifest else {}
@@ -512,7 +515,7 @@ class SiteWriter:
                     MANIFEST,
                     SIGNATURE,
                 )
-                if live and unchanged and _same_bytes(live / path, data):
+                if live and unchanged and (path in verified or _same_bytes(live / path, data)):
                     try:
                         os.link(live / path, target)
                         linked += 1
@@ -666,13 +669,22 @@ def _publish_audience(
     report = AudienceReport(
         audience.name, str(output), len({p.id for p in allowed}), len(excluded_ids)
     )
+    writer = SiteWriter(output, workspace.config.publishing.keep_releases)
+    live, live_manifest = writer.live_manifest()
+    record = _BuildRecord(workspace.root / "state" / "publish" / f"{audience.name}.json")
+    verified: dict[str, str] = {}  # files taken from the live release, bytes checked
+    builder.pages = PageCache(
+        build_fingerprint(_template_dirs(workspace), builder.settings()),
+        record.page_keys(live_manifest),
+        _live_reader(live, live_manifest, verified),
+    )
     files = builder.build(allowed)
     files["briefings.pub"] = key.public.minisign_text().encode()
     if status is not None:
         files[STATUS] = status
-    digests = file_digests(files)
-    writer = SiteWriter(output, workspace.config.publishing.keep_releases)
-    live, live_manifest = writer.live_manifest()
+    digests = {
+        path: verified.get(path) or hashlib.sha256(data).hexdigest() for path, data in files.items()
+    }
     needles = leak_needles(
         publications,
         excluded_ids,
@@ -680,8 +692,7 @@ def _publish_audience(
         _boilerplate(),
     )
     scanner = LeakScanner(needles)
-    scans = _ScanRecord(workspace.root / "state" / "publish" / f"{audience.name}.scan.json")
-    known_clean = scans.clean_digests(live_manifest, scanner.digest)
+    known_clean = record.clean_digests(live_manifest, scanner.digest)
     leaks = [
         problem
         for path, data in files.items()
@@ -710,11 +721,11 @@ def _publish_audience(
         report.changed = False
         report.release = live.name
         writer.prune(live)  # what a killed run left behind
-        scans.save(manifest, scanner.digest)
+        record.save(manifest, scanner.digest, builder.pages.keys)
         return report
     release_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{digests[MANIFEST][:8]}"
-    final, report.written, report.linked = writer.write(files, release_name, digests)
-    scans.save(manifest, scanner.digest)
+    final, report.written, report.linked = writer.write(files, release_name, digests, set(verified))
+    record.save(manifest, scanner.digest, builder.pages.keys)
     report.release = final.name
     log.info(
         "audience %s: %d files (%d written, %d unchanged)",
@@ -726,36 +737,75 @@ def _publish_audience(
     return report
 
 
-class _ScanRecord:
-    """Which needles the live release was scanned with: its files need no second scan
-    while the needles stay the same (an incremental rebuild scans only new bytes)."""
+def _live_reader(
+    live: Path | None, live_manifest: bytes | None, verified: dict[str, str]
+) -> Callable[[str], bytes | None]:
+    """Reads a file of the live release if its bytes are still the ones its signed
+    manifest lists (recording their digest in ``verified``); None otherwise."""
+    listed = read_manifest(live_manifest.decode("utf-8", "replace")) if live_manifest else {}
+
+    def fetch(path: str) -> bytes | None:
+        expected = listed.get(path)
+        if live is None or expected is None:
+            return None
+        try:
+            data = (live / path).read_bytes()
+        except OSError:
+            return None
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != expected:
+            return None  # damaged in place: build it again
+        verified[path] = digest
+        return data
+
+    return fetch
+
+
+class _BuildRecord:
+    """What the build that made the live release knew, for the next one: the needles its
+    files were scanned with (those bytes need no second scan while the needles stay the
+    same) and the key of the inputs of each page and feed (the same key: the live bytes
+    are reused, not rendered again). Only valid for the release whose manifest it names."""
 
     def __init__(self, path: Path):
         self.path = path
+        self._record: dict | None = None
+
+    def _load(self, live_manifest: bytes | None) -> dict:
+        if live_manifest is None:
+            return {}
+        if self._record is None:
+            try:
+                self._record = json.loads(self.path.read_text("utf-8"))
+            except (OSError, ValueError):
+                self._record = {}
+        if self._record.get("manifest") != hashlib.sha256(live_manifest).hexdigest():
+            return {}
+        return self._record
 
     def clean_digests(self, live_manifest: bytes | None, needles_digest: str) -> set[str]:
-        if live_manifest is None:
-            return set()
-        try:
-            record = json.loads(self.path.read_text("utf-8"))
-        except (OSError, ValueError):
-            return set()
-        if record != {
-            "manifest": hashlib.sha256(live_manifest).hexdigest(),
-            "needles": needles_digest,
-        }:
+        record = self._load(live_manifest)
+        if record.get("needles") != needles_digest or live_manifest is None:
             return set()
         return set(read_manifest(live_manifest.decode("utf-8", "replace")).values())
 
-    def save(self, manifest: bytes, needles_digest: str) -> None:
-        record = {"manifest": hashlib.sha256(manifest).hexdigest(), "needles": needles_digest}
+    def page_keys(self, live_manifest: bytes | None) -> dict[str, str]:
+        keys = self._load(live_manifest).get("pages")
+        return keys if isinstance(keys, dict) else {}
+
+    def save(self, manifest: bytes, needles_digest: str, pages: dict[str, str]) -> None:
+        record = {
+            "manifest": hashlib.sha256(manifest).hexdigest(),
+            "needles": needles_digest,
+            "pages": pages,
+        }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(record), "utf-8")
+            tmp.write_text(json.dumps(record, sort_keys=True), "utf-8")
             tmp.replace(self.path)
-        except OSError as exc:  # only an optimisation: the next run scans everything
-            log.warning("cannot record the leak scan in %s: %s", self.path, exc)
+        except OSError as exc:  # only an optimisation: the next run builds everything
+            log.warning("cannot record the build in %s: %s", self.path, exc)
 
 
 def _status_page(builder: SiteBuilder, times: list[BriefingTimes]) -> bytes:

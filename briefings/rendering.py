@@ -79,8 +79,13 @@ class MarkdownRenderer:
             self._local.md = md
         return md
 
+    @staticmethod
+    def key(text: str) -> str:
+        """What identifies the rendering of ``text``: its hash and the render version."""
+        return hashlib.sha256(f"{RENDER_VERSION}\n{text}".encode()).hexdigest()
+
     def render(self, text: str) -> str:
-        key = hashlib.sha256(f"{RENDER_VERSION}\n{text}".encode()).hexdigest()
+        key = self.key(text)
         cached = self._memory.get(key)
         if cached is not None:
             return cached

@@ -9,6 +9,7 @@ inputs (no clock), so the same workspace gives the same site.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
 from collections.abc import Callable
@@ -33,6 +34,93 @@ Labels = Callable[[str, str], str]  # (concept id, lang) -> label
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 STATIC_FILES = ("style.css", "print.css", "favicon.ico")
 FEED_SIZE = 50  # entries per feed: the latest updates; the site's lists have every briefing
+
+
+@dataclass(frozen=True)
+class LazyHtml:
+    """Markdown to be rendered only if the page is built (not reused from the last
+    release); in a page's key it stands for its text's render key."""
+
+    text: str
+
+
+class PageCache:
+    """Pages and feeds of the last release that can be reused as they are.
+
+    A file is reused when the key of all its inputs (template sources and catalogs in
+    ``fingerprint``, the site and page data, the Markdown's render key) is the one
+    recorded for it (``known``: path -> key) and ``fetch(path)`` still returns its bytes
+    (the caller checks them against the last signed manifest). ``keys`` holds the key of
+    every page built or reused, for the next build."""
+
+    def __init__(
+        self,
+        fingerprint: str,
+        known: dict[str, str],
+        fetch: Callable[[str], bytes | None],
+    ):
+        self.fingerprint = fingerprint
+        self.known = known
+        self.fetch = fetch
+        self.keys: dict[str, str] = {}
+        self.reused: set[str] = set()
+
+    def key(self, *inputs: Any) -> str:
+        renderer = inputs[-1]
+        text = repr(_keyable(inputs[:-1], renderer))
+        return hashlib.sha256(f"{self.fingerprint}\n{text}".encode()).hexdigest()
+
+    def get(self, path: str, key: str) -> bytes | None:
+        if self.known.get(path) != key:
+            return None
+        data = self.fetch(path)
+        if data is not None:
+            self.keys[path] = key
+            self.reused.add(path)
+        return data
+
+    def put(self, path: str, key: str) -> None:
+        self.keys[path] = key
+
+
+SITE_VERSION = "1"  # bump when the code (not the templates) changes what pages say
+
+
+def build_fingerprint(template_dirs: list[Path], settings: Any) -> str:
+    """What every page of a build depends on besides its own data: the templates (the
+    workspace's overrides and the shipped ones), the page-text catalogs, the versions of
+    the libraries that write pages and feeds, and the builder's settings."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    digest = hashlib.sha256(f"site {SITE_VERSION}\n{settings!r}\n".encode())
+    for name in ("jinja2", "markdown", "nh3", "babel", "feedgen"):
+        try:
+            digest.update(f"{name} {version(name)}\n".encode())
+        except PackageNotFoundError:
+            digest.update(f"{name} -\n".encode())
+    shipped = resources.files("briefings")
+    folders = [*template_dirs, Path(str(shipped / "templates" / "site"))]
+    folders.append(Path(str(shipped / "locales")))
+    for folder in folders:
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            if path.is_file() and path.suffix in (".j2", ".po", ".css", ".html", ".xml"):
+                digest.update(f"{path.relative_to(folder)}\n".encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _keyable(value: Any, renderer: MarkdownRenderer) -> Any:
+    if isinstance(value, LazyHtml):
+        return ("markdown", renderer.key(value.text))
+    if isinstance(value, dict):
+        return tuple((k, _keyable(v, renderer)) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return tuple(_keyable(v, renderer) for v in value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "__dataclass_fields__"):
+        return _keyable(value.__dict__, renderer)
+    return value
 
 
 @dataclass
@@ -95,8 +183,10 @@ class SiteBuilder:
         demonstration: bool = False,
         status_page: bool = False,
         feed_size: int = FEED_SIZE,
+        pages: PageCache | None = None,
     ):
         self.feed_size = feed_size
+        self.pages = pages
         self.demonstration = demonstration
         self.status_page = status_page
         self._corrected_by: dict[str, str] = {}
@@ -111,6 +201,14 @@ class SiteBuilder:
         self.page_size = page_size
         self.base_url = audience.base_url
         self.template_dirs = tuple(str(p) for p in template_dirs or [])
+
+    def settings(self) -> tuple:
+        """The builder's settings, for :func:`build_fingerprint`."""
+        return (
+            self.audience.name, self.audience.max_tlp.value, self.site_title, self.languages,
+            self.source_lang, self.page_size, self.base_url, self.template_dirs,
+            self.demonstration, self.status_page, self.feed_size,
+        )  # fmt: skip
 
     # -- templates --------------------------------------------------------------------
 
@@ -130,7 +228,25 @@ class SiteBuilder:
         return env
 
     def _page(self, lang: str, template: str, path: str, page: dict[str, Any]) -> bytes:
+        """A page from its template, or the same bytes from the last release when every
+        input of it is the same (``pages``); ``LazyHtml`` values are rendered only then."""
         site = self._site_context(lang, path)
+        key = None
+        if self.pages is not None:
+            key = self.pages.key(template, path, site, page, self.renderer)
+            reused = self.pages.get(path, key)
+            if reused is not None:
+                return reused
+        page = {k: self.renderer.render(v.text) if isinstance(v, LazyHtml) else v
+                for k, v in page.items()}  # fmt: skip
+        data = self._render(lang, template, path, site, page)
+        if self.pages is not None and key is not None:
+            self.pages.put(path, key)
+        return data
+
+    def _render(
+        self, lang: str, template: str, path: str, site: dict[str, Any], page: dict[str, Any]
+    ) -> bytes:
         try:
             html = self._env(lang).get_template(template).render(site=site, page=page)
         except jinja2.TemplateError as exc:
@@ -306,7 +422,7 @@ class SiteBuilder:
             "kind": "briefing",
             "id": pub.id,
             "title": pub.title,
-            "html": "" if withdrawn else self.renderer.render(_without_title(pub.body, pub.title)),
+            "html": "" if withdrawn else LazyHtml(_without_title(pub.body, pub.title)),
             "date": i18n.format_date(pub.published, pub.lang),
             "datetime": pub.published.isoformat(),
             "updated": i18n.format_date(pub.updated, pub.lang),
@@ -425,6 +541,18 @@ class SiteBuilder:
             "withdrawn": bool(pub.withdrawn),
         }
 
+    def _feed_inputs(self, pubs: list[Publication]) -> list[tuple]:
+        """What the entries of a feed are made of, without rendering anything."""
+        return [
+            (
+                pub.id, pub.lang, pub.title, pub.published, pub.updated, pub.withdrawn,
+                bool(pub.meta.get("corrects")), _summary_of(pub),
+                [self.labels(c, pub.lang) for c in self._concepts(pub, "sector")],
+                None if pub.withdrawn else LazyHtml(_without_title(pub.body, pub.title)),
+            )
+            for pub in pubs
+        ]  # fmt: skip
+
     def _feed_entries(self, pubs: list[Publication]) -> list[feeds.FeedEntry]:
         entries = []
         for pub in pubs:
@@ -475,10 +603,24 @@ class SiteBuilder:
                 site_url=f"{self.base_url}{lang}/{folder}", feed_url=feed_url, updated=updated,
                 author=self.site_title,
             )  # fmt: skip
+            paths = [f"{lang}/{folder}feed.{ext}" for ext in ("atom", "rss", "json")]
+            key = None
+            if self.pages is not None:
+                key = self.pages.key(
+                    "feeds", folder, info, self._feed_inputs(chosen), self.renderer
+                )
+                reused = [self.pages.get(path, key) for path in paths]
+                if all(data is not None for data in reused):
+                    out.update(zip(paths, reused, strict=True))
+                    listed.append((title, f"{feed_url}.atom", info.site_url, "atom"))
+                    return
             entries = self._feed_entries(chosen)
-            out[f"{lang}/{folder}feed.atom"] = feeds.atom_feed(info, entries)
-            out[f"{lang}/{folder}feed.rss"] = feeds.rss_feed(info, entries)
-            out[f"{lang}/{folder}feed.json"] = feeds.json_feed(info, entries)
+            out[paths[0]] = feeds.atom_feed(info, entries)
+            out[paths[1]] = feeds.rss_feed(info, entries)
+            out[paths[2]] = feeds.json_feed(info, entries)
+            if self.pages is not None and key is not None:
+                for path in paths:
+                    self.pages.put(path, key)
             listed.append((title, f"{feed_url}.atom", info.site_url, "atom"))
 
         add("", self.site_title, pubs)

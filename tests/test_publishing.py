@@ -676,6 +676,44 @@ def test_a_file_damaged_in_the_live_release_is_not_carried_into_the_next(env) ->
     assert verify_site(pf.output(env)).problems == []
 
 
+@pytest.mark.parametrize("damaged", ["a page", "a feed"])
+def test_a_damaged_page_or_feed_is_built_again_not_reused(env, damaged) -> None:
+    briefing_id = clear_alert(env)
+    pf.approved(env, briefing_id)
+    pf.publish(env, audiences=["public"])
+    name = (
+        f"en/{briefing_id}/index.html" if damaged == "a page" else "en/sectors/hospitals/feed.atom"
+    )
+    live = pf.output(env).resolve() / name
+    good = live.read_bytes()
+    live.write_bytes(good.replace(b"Northbank", b"Southbank"))
+    pf.approved(env, other_alert(env, "Wiper hits water utility", "sector.water", "threat.wiper"))
+
+    pf.publish(env, audiences=["public"])
+
+    assert verify_site(pf.output(env)).problems == []
+    assert (pf.output(env) / name).read_bytes() == good
+
+
+def test_a_changed_template_override_rebuilds_the_pages_it_shapes(env) -> None:
+    briefing_id = clear_alert(env)
+    pf.approved(env, briefing_id)
+    pf.publish(env, audiences=["public"])
+    overrides = env.root / "templates" / "site"
+    overrides.mkdir(parents=True)
+    (overrides / "briefing.html.j2").write_text(
+        "{% extends 'base.html.j2' %}{% block content %}<p>Override {{ page.title }}</p>"
+        "{% endblock %}"
+    )
+
+    report = pf.publish(env, audiences=["public"])
+
+    assert report.audiences[0].changed
+    page = pf.site_files(pf.output(env))[f"en/{briefing_id}/index.html"]
+    assert b"<p>Override Alert: Ransomware shuts hospital wards</p>" in page
+    assert verify_site(pf.output(env)).ok
+
+
 def test_old_releases_are_pruned_but_never_the_live_one(tmp_path: Path) -> None:
     env = pf.make_site_env(
         tmp_path / "ws", languages=("en",), extra="\n[publishing]\nkeep_releases = 2\n"
