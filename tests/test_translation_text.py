@@ -212,12 +212,19 @@ def test_empty_body_and_fields_only():
         "Block hxxps[://]evil[.]com/x, 10.0.0.1 and snake_case_name (see https://w.org/Foo_(bar)).",
         "An _emphasis_ and *one* and a <br> tag, \\[escaped\\] text[^1] {: #id} ⟦0⟧ literal",
         "مرحبا \u200fبالعالم\u200f CVE-2023-1234 TLP:AMBER+STRICT",
+        "A feed's &lt;script\\> tag, AT&T &amp;amp; and &#39; or &#x27; as written",
     ],
 )
 def test_protection_round_trips_exactly(text):
     protected = protect_text(text)
     assert "_" not in protected.text  # SentencePiece's decoder would make spaces of them
     assert restore(unglue(protected.text, protected.glue), protected.tokens) == text
+
+
+def test_character_references_are_protected_not_sent_to_the_model():
+    protected = protect_text("Block &lt;iframe\\> and &amp;amp; here, AT&T too")
+    assert protected.tokens[:2] == ["&lt;", "\\>"] and "&amp;" in protected.tokens
+    assert "&" not in protected.text.replace("AT&T", "")
 
 
 def test_indicators_and_names_come_from_injected_finders():

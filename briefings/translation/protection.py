@@ -90,6 +90,9 @@ _CVE = re.compile(
 )
 _TLP = re.compile(r"\bTLP:(?:CLEAR|WHITE|GREEN|AMBER\+STRICT|AMBER|RED)\b")
 _ESCAPE = re.compile(r"\\[\\`*_{}\[\]()#+\-.!|<>~\"'$&%:;=?@^]")
+# Character references: drafts write a feed's "<" before a letter as "&lt;" (see
+# briefings.drafting.markdown_escape); a model would spell them out or drop them.
+_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 _SPECIAL = re.compile(rf"[{OPEN}{CLOSE}\u200e\u200f\u202a-\u202e\u2066-\u2069]+")
 _UNDERSCORE_WORD = re.compile(r"(?<![\w])\w*[^\W_]_+[^\W_]\w*|(?<![\w])_\w*_\w+")
 _EMPHASIS = re.compile(r"\*{1,3}|_{1,3}")
@@ -162,6 +165,7 @@ _RULES: list[Callable[[str], Iterable[TextSpan]]] = [
 ]
 _LATE_RULES: list[Callable[[str], Iterable[TextSpan]]] = [
     _regex(_ESCAPE, "escape"),
+    _regex(_ENTITY, "escape"),
     _regex(_SPECIAL, "special"),
     _regex(_UNDERSCORE_WORD, "word"),
     _emphasis,
