@@ -222,3 +222,23 @@ def test_workspace_resolves_relative_paths(make_workspace) -> None:
     assert workspace.resolve("feeds/a.xml") == workspace.root / "feeds" / "a.xml"
     assert workspace.resolve("/abs/x") == Path("/abs/x")
     assert workspace.config.detection_languages == ["en", "fr", "ar"]
+
+
+def test_the_starter_config_documents_every_section_and_key() -> None:
+    """`briefings init` writes every table and key, commented where it is the default."""
+    from pydantic import BaseModel
+
+    from briefings.config import Config
+
+    text = (resources.files("briefings") / "templates" / "briefings.toml").read_text("utf-8")
+    missing = []
+    for name, field in Config.model_fields.items():
+        section = field.annotation
+        if not (isinstance(section, type) and issubclass(section, BaseModel)):
+            continue  # [[sources]], [[audiences]], [[officers]]: examples, not every key
+        if f"[{name}]" not in text:
+            missing.append(f"[{name}]")
+            continue
+        body = text.split(f"[{name}]", 1)[1].split("\n[", 1)[0]
+        missing += [f"{name}.{key}" for key in section.model_fields if f"{key} =" not in body]
+    assert missing == []
