@@ -39,7 +39,6 @@ import yaml
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span, Token
-from spacy.util import filter_spans
 
 from nlp.normalization import ar_proclitic_forms, folder_for, install_folding
 
@@ -384,38 +383,65 @@ class CountryMatcher:
         self.name = name
         self.spans_key = spans_key
         install_folding(nlp)
-        self.folded = PhraseMatcher(nlp.vocab, attr="NORM")
-        self.exact = PhraseMatcher(nlp.vocab, attr="ORTH")
+        # One pass over the Doc: abbreviations in capitals are folded patterns too, and a
+        # match of theirs is kept only when its tokens are written as the pattern is.
+        self.matcher = PhraseMatcher(nlp.vocab, attr="NORM")
         terms = country_terms(nlp.lang)
-        by_key: dict[tuple[bool, str], list[str]] = {}
-        # Blocks first: between spans of equal length, filter_spans keeps the first.
+        by_key: dict[str, list[str]] = {}
+        # Blocks first: between spans of equal length, the first is kept.
         for term in sorted(terms, key=lambda t: t.code != BLOCK):
-            by_key.setdefault((term.exact, term.key), []).append(term.text)
-        self.rules: dict[int, tuple[str, bool, bool]] = {}
-        for (exact, key), texts in by_key.items():
-            matcher = self.exact if exact else self.folded
-            matcher.add(key, list(nlp.tokenizer.pipe(texts)))
-            code, flags = key.split("|")
-            self.rules[nlp.vocab.strings[key]] = (code, "C" in flags, "N" in flags)
+            by_key.setdefault(term.key + "|exact" * term.exact, []).append(term.text)
+        strings = nlp.vocab.strings
+        self.block = strings.add(BLOCK)
+        self.label = strings.add(LABEL)
+        # match key -> (code hash, capitalized, name_like, token texts required or None)
+        self.rules: dict[int, tuple[int, bool, bool, frozenset[tuple[str, ...]] | None]] = {}
+        for key, texts in by_key.items():
+            docs = list(nlp.tokenizer.pipe(texts))
+            self.matcher.add(key, docs)
+            code, flags, *exact = key.split("|")
+            forms = frozenset(tuple(t.text for t in doc) for doc in docs) if exact else None
+            self.rules[strings.add(key)] = (strings.add(code), "C" in flags, "N" in flags, forms)
         log.debug("country matcher for %s: %d forms", nlp.lang, len(terms))
 
     def __call__(self, doc: Doc) -> Doc:
-        spans = []
-        for matcher in (self.folded, self.exact):
-            for match_id, start, end in matcher(doc):
-                code, capitalized, name_like = self.rules[match_id]
-                if capitalized and not doc[start].text[:1].isupper():
-                    continue
-                if name_like and _beside_capitalized_word(doc, start, end):
-                    continue
-                spans.append(Span(doc, start, end, label=LABEL, kb_id=code))
-        spans.sort(key=lambda s: s.kb_id_ != BLOCK)
-        doc.spans[self.spans_key] = [s for s in filter_spans(spans) if s.kb_id_ != BLOCK]
+        found = []
+        for match_id, start, end in self.matcher(doc):
+            code, capitalized, name_like, exact = self.rules[match_id]
+            if exact is not None and tuple(doc[i].text for i in range(start, end)) not in exact:
+                continue
+            if capitalized and not doc[start].text[:1].isupper():
+                continue
+            if name_like and _beside_capitalized_word(doc, start, end):
+                continue
+            found.append((start, end, code != self.block, code))
+        doc.spans[self.spans_key] = [
+            Span(doc, start, end, label=self.label, kb_id=code)
+            for start, end, is_country, code in _longest_first(found)
+            if is_country
+        ]
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
         for doc in docs:
             yield self(doc)
+
+
+def _longest_first(found: list[tuple[int, int, bool, int]]) -> list[tuple[int, int, bool, int]]:
+    """Non-overlapping matches, longer first, then earlier, then blocks before countries
+    (as ``spacy.util.filter_spans`` over spans sorted blocks first), in text order."""
+    if len(found) < 2:
+        return found
+    found.sort(key=lambda m: (m[0] - m[1], m[0], m[2]))
+    taken: set[int] = set()
+    kept = []
+    for match in found:
+        start, end = match[0], match[1]
+        if start not in taken and end - 1 not in taken:
+            kept.append(match)
+            taken.update(range(start, end))
+    kept.sort()
+    return kept
 
 
 def _is_capitalized_word(token: Token) -> bool:

@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 # exactly as written. Lower-case terms and longer names are folded.
 EXACT_MAX_CHARS = 5
 
+# doc.user_data key: the concept spans as (start, end, concept id hash, category hash).
+CONCEPTS_KEY = "briefings.concepts"
+
 GENERATED_FORMS: dict[str, Callable[[str], list[str]]] = {
     "ar": ar_proclitic_forms,
     "ru": ru_case_forms,
@@ -139,10 +142,13 @@ class GlossaryMatcher:
             if self.letters_split and _inside_latin_word(doc, start, end):
                 continue
             found.append((start, end, concept, label))
+        kept = _longest_first(found)
         doc.spans[self.spans_key] = [
-            Span(doc, start, end, label=label, kb_id=concept)
-            for start, end, concept, label in _longest_first(found)
+            Span(doc, start, end, label=label, kb_id=concept) for start, end, concept, label in kept
         ]
+        # The same as plain tuples, for the priority: reading a SpanGroup back makes a
+        # Span object per item, about 0.7 microseconds each.
+        doc.user_data[CONCEPTS_KEY] = kept
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterable[Doc]:

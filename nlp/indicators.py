@@ -31,6 +31,8 @@ from importlib import resources
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from nlp.doctext import doc_text
+
 log = logging.getLogger(__name__)
 
 TYPES = ("cve", "ipv4", "ipv6", "domain", "url", "email", "md5", "sha1", "sha256")
@@ -485,7 +487,7 @@ class IndicatorFinder:
 
     def __call__(self, doc: Doc) -> Doc:
         spans = []
-        for ind in find_indicators(doc.text):
+        for ind in find_indicators(doc_text(doc)):
             span = doc.char_span(
                 ind.start, ind.end, label=ind.type, kb_id=ind.value, alignment_mode="expand"
             )

@@ -15,6 +15,7 @@ It runs after the glossary and indicators components and reads their spans.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
@@ -24,7 +25,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from glossary import Glossary
-from nlp.glossary_matcher import cached_glossary
+from nlp.glossary_matcher import CONCEPTS_KEY, cached_glossary
 from nlp.normalization import install_folding
 
 SECTOR_POINTS = 8
@@ -62,44 +63,74 @@ class PriorityScorer:
         self.indicators_key = indicators_key
         self.glossary = glossary
         install_folding(nlp)
+        strings = nlp.vocab.strings
+        self.sector_label = strings.add("sector")
+        self.threat_label = strings.add("threat")
+        self.tactic_label = strings.add("tactic")
+        # kb_id hash -> essentialness of a sector, severity of a threat (0 when unset)
+        self.levels: dict[int, int] = {}
+        self.ids: dict[int, str] = {}
+        for concept in glossary.concepts:
+            scale = {"sector": "essentialness", "threat": "severity"}.get(concept.category)
+            if scale:
+                key = strings.add(concept.id)
+                self.levels[key] = getattr(concept, scale) or 0
+                self.ids[key] = concept.id
         self.signals = PhraseMatcher(nlp.vocab, attr="NORM")
+        self.signal_keys = {kind: strings.add(kind) for kind in SIGNAL_POINTS}
         for kind, by_lang in load_signals().items():
             words = by_lang.get(nlp.lang, [])
             if words:
-                self.signals.add(kind, [nlp.make_doc(word) for word in words])
+                self.signals.add(kind, list(nlp.tokenizer.pipe(words)))
 
     def __call__(self, doc: Doc) -> Doc:
         reasons: list[dict] = []
-        concepts = list(doc.spans[self.concepts_key]) if self.concepts_key in doc.spans else []
-        sector = self._most(concepts, "sector", "essentialness")
+        # One pass over the concept spans, on hashes: strings and Concept objects are
+        # looked up only for the winners.
+        best: dict[int, tuple[int, int]] = {}  # label -> (level, kb_id), the first highest
+        tactic = 0
+        for label, kb_id in self._concepts(doc):
+            level = self.levels.get(kb_id)
+            if level is None:
+                if label == self.tactic_label and not tactic:
+                    tactic = kb_id
+                continue
+            held = best.get(label)
+            if held is None or level > held[0]:
+                best[label] = (level, kb_id)
+        sector = best.get(self.sector_label)
         if sector is not None:
-            level = sector.essentialness or 0
+            level, kb_id = sector
             reasons.append(
                 _reason(
-                    "sector", sector.id, level * SECTOR_POINTS, f"sector essentialness {level}/5"
+                    "sector",
+                    self.ids[kb_id],
+                    level * SECTOR_POINTS,
+                    f"sector essentialness {level}/5",
                 )
             )
-        threat = self._most(concepts, "threat", "severity")
+        threat = best.get(self.threat_label)
         if threat is not None:
-            level = threat.severity or 0
+            level, kb_id = threat
             reasons.append(
-                _reason("threat", threat.id, level * THREAT_POINTS, f"threat severity {level}/5")
+                _reason(
+                    "threat", self.ids[kb_id], level * THREAT_POINTS, f"threat severity {level}/5"
+                )
             )
-        seen = {doc.vocab.strings[match_id] for match_id, _, _ in self.signals(doc)}
-        for kind in SIGNAL_POINTS:
-            if kind in seen:
+        seen = {match_id for match_id, _, _ in self.signals(doc)}
+        for kind, key in self.signal_keys.items():
+            if key in seen:
                 reasons.append(_reason("signal", None, SIGNAL_POINTS[kind], SIGNAL_WHY[kind]))
-        tactic = next((s.kb_id_ for s in concepts if s.label_ == "tactic"), None)
-        if tactic and sector is not None and (sector.essentialness or 0) >= ESSENTIAL_MIN:
+        if tactic and sector is not None and sector[0] >= ESSENTIAL_MIN:
             reasons.append(
                 _reason(
                     "tactic",
-                    tactic,
+                    doc.vocab.strings[tactic],
                     TACTIC_ON_ESSENTIAL_POINTS,
                     "disinformation about an essential sector",
                 )
             )
-        if self.indicators_key in doc.spans and len(doc.spans[self.indicators_key]):
+        if len(doc.spans.get(self.indicators_key, ())):
             reasons.append(
                 _reason("indicators", None, ACTIONABLE_POINTS, "CVE ids or indicators to act on")
             )
@@ -107,15 +138,14 @@ class PriorityScorer:
         doc._.priority_reasons = reasons
         return doc
 
-    def _most(self, spans, category: str, scale: str):
-        best = None
-        for span in spans:
-            if span.label_ != category:
-                continue
-            concept = self.glossary.concept(span.kb_id_)
-            if best is None or (getattr(concept, scale) or 0) > (getattr(best, scale) or 0):
-                best = concept
-        return best
+    def _concepts(self, doc: Doc) -> Iterable[tuple[int, int]]:
+        """(label, kb_id) hashes of the concept spans: from the glossary component's plain
+        copy when it matches the spans (cheaper than reading the SpanGroup back)."""
+        group = doc.spans.get(self.concepts_key, ())
+        found = doc.user_data.get(CONCEPTS_KEY)
+        if found is not None and len(found) == len(group):
+            return ((label, kb_id) for _, _, kb_id, label in found)
+        return ((span.label, span.kb_id) for span in group)
 
 
 def _reason(factor: str, concept: str | None, points: int, why: str) -> dict:
