@@ -351,21 +351,21 @@ _RANK = {find: rank for rank, find in enumerate(_FINDERS)}
 # --- Finding only where an indicator can be ------------------------------------------
 # Running the seven patterns over the whole text cost about 1.3 microseconds per word,
 # most of it trying them at positions where nothing can start. Every indicator holds a
-# seed that ordinary prose rarely does: a dot, colon, slash, "@" or an opening bracket
-# followed by more text (or by a space inside a bracket: "[ . ]"), or a digit among at
-# least seven more hex digits (a hash) or starting "2024-1234" (a CVE id). Two patterns
-# whose first character is a seed character find them (the regex engine skips other
-# characters without trying a match; an alternation of the two would try every
-# position). Around a seed, the chunk is the run of text without whitespace, where a
+# seed that ordinary prose rarely does: an opening bracket, a dot, colon, slash or "@"
+# followed by more text, or a digit among at least seven more hex digits (a hash) or
+# starting "2024-1234" (a CVE id). One pattern whose first item is the class of seed
+# characters finds them (the regex engine skips other characters without trying a
+# match; a pattern starting with an alternation or a lookbehind would be tried at
+# every position, five times slower). Around a seed, the chunk is the run of text without whitespace, where a
 # space touching a bracket does not break it ("evil [.] com"): the only spaces an
 # indicator may contain. A match never crosses a chunk's edge, so the finders that the
 # chunk's characters allow run over the chunk alone (lookbehinds and context checks
 # still see the whole text), and the result is what a scan of the whole text gives
 # (:func:`find_indicators_everywhere`, which the tests compare with).
 
-_PUNCT_SEED = re.compile(r"[\[({@.:/](?=\S|(?<=[\[({]) )")
-_DIGIT_SEED = re.compile(
-    rf"[0-9](?:(?<=[0-9A-Fa-f]{{8}})|(?=[0-9A-Fa-f]{{7}})|(?=[0-9]{{3}}{_DASH}[0-9]{{4}}))"
+_SEED = re.compile(
+    r"[\[({@.:/0-9](?:(?<=[\[({])|(?<=[@/.:])(?=\S)"
+    rf"|(?<=[0-9A-Fa-f]{{8}})|(?=[0-9A-Fa-f]{{7}})|(?=[0-9]{{3}}{_DASH}[0-9]{{4}}))"
 )
 _CHUNK = re.compile(r"(?:\S|(?<=[\[\](){}]) | (?=[\[\](){}]))*")
 _DEF_DOT_WORD = re.compile(r"[\[({] ?(?i:dot) ?[\])}]")
@@ -374,18 +374,15 @@ _DEF_AT_MARK = re.compile(r"[\[({] ?(?:@|(?i:at)) ?[\])}]")
 
 def _chunks(text: str) -> Iterator[tuple[int, int]]:
     """``(start, end)`` of each chunk holding a seed, in text order."""
-    seeds = [m.start() for m in _PUNCT_SEED.finditer(text)]
-    digits = [m.start() for m in _DIGIT_SEED.finditer(text)]
-    if digits:
-        seeds = sorted(seeds + digits) if seeds else digits
-    if not seeds:
-        return
-    reverse = text[::-1]
+    reverse = None
     size = len(text)
     end = -1
-    for at in seeds:
+    for seed in _SEED.finditer(text):
+        at = seed.start()
         if at < end:
             continue  # in the chunk just found
+        if reverse is None:
+            reverse = text[::-1]
         start = size - _CHUNK.match(reverse, size - at).end()
         end = _CHUNK.match(text, at).end()
         yield start, end
