@@ -21,7 +21,7 @@ from prefect.runtime import task_run
 from briefings import progress
 from briefings.errors import TransientSourceError
 from briefings.ingestion import Ingestor, IngestSummary, select_sources
-from briefings.locking import LockHeld, WorkspaceLock
+from briefings.locking import LockHeld, lock_for
 from briefings.metrics import close_interrupted_runs
 from briefings.models import SourceReport
 from briefings.store import Store
@@ -89,7 +89,7 @@ def ingest_sources(workspace_root: str, source_ids: list[str] | None = None) -> 
     workspace = open_workspace(Path(workspace_root))
     sources = select_sources(workspace, source_ids)
     with library_logs_to_prefect():
-        lock = WorkspaceLock(workspace.root, INGEST_LOCK)
+        lock = lock_for(workspace, INGEST_LOCK)
         try:
             lock.acquire()
         except LockHeld as busy:

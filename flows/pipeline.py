@@ -35,7 +35,7 @@ from prefect.states import Failed
 
 from briefings import progress
 from briefings.errors import BriefingsError, ConfigError
-from briefings.locking import LockHeld, WorkspaceLock
+from briefings.locking import LockHeld, lock_for
 from briefings.metrics import close_interrupted_runs
 from briefings.store import Store
 from briefings.workspace import Workspace, glossary_paths, open_workspace
@@ -371,7 +371,7 @@ def run_stages(
     store = Store.for_workspace(workspace)
     report = PipelineReport(requested=list(stages), publish=publish)
     clock = time.monotonic()
-    lock = WorkspaceLock(workspace.root, PIPELINE_LOCK)
+    lock = lock_for(workspace, PIPELINE_LOCK)
     try:
         lock.acquire(wait)
     except LockHeld as busy:

@@ -14,7 +14,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from briefings.errors import PublishError
-from briefings.locking import LockHeld, WorkspaceLock
+from briefings.locking import LockHeld, lock_for
 from briefings.publishing import PublishReport, publish_site
 from briefings.store import Store
 from briefings.workspace import Workspace, open_workspace
@@ -33,7 +33,7 @@ def publish_task(root: str) -> PublishReport:
 @flow(name="publish-site")
 def publish_flow(workspace_root: str, wait: float = PUBLISH_WAIT) -> PublishReport:
     """One task: audiences share the rendering cache and must switch together."""
-    lock = WorkspaceLock(Path(workspace_root).resolve(), PUBLISH_LOCK)
+    lock = lock_for(open_workspace(Path(workspace_root)), PUBLISH_LOCK)
     try:
         lock.acquire(wait)
     except LockHeld as busy:

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from briefings.errors import BriefingsError
-from briefings.locking import LockHeld, WorkspaceLock
+from briefings.locking import LockHeld, lock_for
 from briefings.metrics import close_interrupted_runs
 from briefings.store import Store
 from briefings.workspace import Workspace
@@ -66,7 +66,7 @@ def stage_run(workspace: Workspace, kind: str, *, wait: float = STAGE_WAIT) -> I
     stage keeps the lock for ``wait`` seconds. A body that returns without
     calling ``finish`` is recorded ``ok`` with an empty summary.
     """
-    lock = WorkspaceLock(workspace.root, kind)
+    lock = lock_for(workspace, kind)
     try:
         lock.acquire(wait)
     except LockHeld as busy:
