@@ -20,10 +20,11 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
 from briefings.approval import Workflow
 from briefings.config import AudienceConfig
@@ -227,57 +228,39 @@ def _translations(
 
 
 MIN_SENTENCE = 30  # shorter sentences ("A fix ships in May.") are too common to betray
-_SENTENCE_END = re.compile(r"(?<=[.!?;。！？؟])\s+")
-_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MD_BLOCK = re.compile(r"^\s*(?:#{1,6}\s|[-*+]\s|\d+[.)]\s|>|\|)")
-_MD_MARKERS = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+|(?:>\s*)+)")
+MIN_TITLE = 12  # a clause of a title or a source item's text
+_CLAUSE_END = re.compile(r"[.!?;:。！？؟]\s+|\n\s*\n")  # the mark goes: _EDGE trims it
+_EDGE = " \t\r\n\"'“”‘’«»()[]{}*_#>|.,;:!?¿¡…-–—·`"
 _TAG = re.compile(r"<[^>]*>")
+_INLINE_TAG = re.compile(
+    r"</?(?:a|abbr|b|bdi|bdo|cite|code|del|dfn|em|i|ins|kbd|mark|q|s|samp|small|span|"
+    r"strong|sub|sup|time|u|var)\b[^>]*>",
+    re.IGNORECASE,
+)
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_BLOCK_START = re.compile(r"(?m)^[ \t]*(?:#{1,6}[ \t]+|[-*+][ \t]+|\d+[.)][ \t]+|>[ \t>]*)")
 
 
 def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def _plain_markdown(text: str) -> str:
-    """Markdown as the text a reader sees: link text without its target, no emphasis or
-    code markers (block markers are left: callers strip them per line)."""
+def markdown_reading(text: str) -> str:
+    """Markdown as the text a reader sees, for :func:`clauses`: link text without its
+    target, no emphasis or code markers; headings, list items, quotes and table cells
+    start clauses of their own (the lines of a paragraph stay one text)."""
     text = _MD_LINK.sub(r"\1", text)
-    return text.replace("**", "").replace("__", "").replace("`", "")
+    text = _MD_BLOCK_START.sub("\n\n", text)
+    # Emphasis and code marks go ("__" too; a single "_" stays: snake_case names).
+    text = text.replace("*", "").replace("`", "").replace("__", "")
+    return text.replace("|", "\n\n")
 
 
-def sentences(body: str) -> list[str]:
-    """The sentences of a Markdown body as plain text with normalised whitespace.
-
-    Headings, list items and table rows are segments of their own; the lines of a
-    paragraph are joined, then split at sentence ends."""
-    segments: list[str] = []
-    current: list[str] = []
-    for line in body.splitlines():
-        if not line.strip():
-            current = []
-            continue
-        if _MD_BLOCK.match(line) or not current:
-            current = []
-            segments.append("")
-        current.append(line)
-        text = _MD_MARKERS.sub("", line).strip("| ")
-        segments[-1] = f"{segments[-1]} {text}" if segments[-1] else text
-    out = []
-    for segment in segments:
-        for cell in segment.split(" | ") if "|" in segment else [segment]:
-            out += [_squash(s) for s in _SENTENCE_END.split(_plain_markdown(cell)) if s.strip()]
-    return out
-
-
-MIN_TITLE = 12  # a clause of a title or a source item's text
-_CLAUSE_END = re.compile(r"(?<=[.!?;。！？؟])\s+|:\s+|\n\s*\n")
-_EDGE = " \t\r\n\"'“”‘’«»()[]{}*_#>|.,;:!?¿¡…-–—·`"
-_INLINE_TAG = re.compile(
-    r"</?(?:a|abbr|b|bdi|bdo|cite|code|del|dfn|em|i|ins|kbd|mark|q|s|samp|small|span|"
-    r"strong|sub|sup|time|u|var)\b[^>]*>",
-    re.IGNORECASE,
-)
-_ID_TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+def html_reading(text: str) -> str:
+    """HTML (entities already decoded or not) as the text a reader sees: inline tags
+    dropped, every other tag the end of a clause, entities decoded."""
+    reading = _TAG.sub("\n\n", _INLINE_TAG.sub("", text))
+    return html.unescape(reading) if "&" in reading else reading
 
 
 def clauses(text: str, minimum: int = 1) -> list[str]:
@@ -312,8 +295,7 @@ def leak_needles(
             if len(whole := _squash(text).strip(_EDGE)) >= MIN_TITLE:
                 found.append(whole)
             found += [c for c in clauses(text, MIN_SENTENCE) if c not in shared]
-        for sentence in sentences(pub.body):
-            found += [c for c in clauses(sentence, MIN_SENTENCE) if c not in shared]
+        found += [c for c in clauses(markdown_reading(pub.body), MIN_SENTENCE) if c not in shared]
         needles[pub.id] = list(dict.fromkeys(found))
     return needles
 
@@ -346,31 +328,36 @@ def restricted_item_texts(
     return out
 
 
-def readable_clauses(path: str, data: bytes) -> tuple[set[str], set[str]]:
-    """A file's clauses as a reader could see them, and its id-like words.
+def readable_clauses(
+    path: str, data: bytes | str, cut: Callable[[str], str] | None = None
+) -> tuple[set[str], str]:
+    """A file's clauses as a reader could see them, and its text with entities decoded.
 
     Clauses come from the text with tags removed (pages, and the escaped HTML inside
     feeds: block elements end a clause, inline ones do not; the text of scripts such as
     JSON-LD stays) and entities decoded, from the decoded strings of JSON, and for
-    Markdown from every line as is (front matter) and its sentences (links as text)."""
-    text = data.decode("utf-8", "replace")
-    decoded = html.unescape(text) if "&" in text else text
-    parts = [decoded]
+    Markdown from its front matter lines as they are and its text as readers see it.
+    ``cut`` removes embedded fragments read on their own (see :meth:`LeakScanner.scan`)."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     if path.endswith(".json"):
         with contextlib.suppress(ValueError):
-            parts.append("\n\n".join(_json_strings(json.loads(text))))
-    found: set[str] = set()
-    for part in parts:
-        if "<" in part:
-            reading = _TAG.sub("\n\n", _INLINE_TAG.sub("", part))
-            found.update(clauses(html.unescape(reading) if "&" in reading else reading))
-        else:
-            found.update(clauses(part))
+            text = "\n\n".join(_json_strings(json.loads(text)))
+    if cut is not None:
+        text = cut(text)
+    decoded = html.unescape(text) if "&" in text else text
+    if cut is not None and decoded is not text:
+        decoded = cut(decoded)
     if path.endswith((".md", ".txt")):
-        found.update(clauses(decoded.replace("\n", "\n\n")))  # every line on its own
-        for sentence in sentences(decoded):
-            found.update(clauses(sentence))
-    return found, set(_ID_TOKEN.findall(decoded))
+        front, fence, body = decoded.partition("\n---\n")
+        if not fence or not decoded.startswith("---"):
+            front, body = "", decoded
+        found = set(clauses(front.replace("\n", "\n\n")))  # every line on its own
+        found.update(clauses(markdown_reading(body)))
+    elif "<" in decoded:
+        found = set(clauses(html_reading(decoded)))
+    else:
+        found = set(clauses(decoded))
+    return found, decoded
 
 
 def _json_strings(value) -> list[str]:
@@ -384,7 +371,7 @@ def _json_strings(value) -> list[str]:
 
 
 class LeakScanner:
-    """Finds what betrays excluded briefings in files: an id among a file's words, a
+    """Finds what betrays excluded briefings in files: an id anywhere in a file, a
     clause (a sentence, a title) among its clauses. Set lookups, so a whole site with
     many excluded briefings is scanned in about the time it takes to read it."""
 
@@ -401,13 +388,43 @@ class LeakScanner:
         self.digest = hashlib.sha256(
             json.dumps(needles, sort_keys=True, ensure_ascii=False).encode()
         ).hexdigest()
+        self._fragments: dict[str, list[tuple[str, str]]] = {}
+        # One pattern for every id (longest first): a regular expression of literal
+        # alternatives skips ahead on their first characters, far faster than one
+        # search per id.
+        alternatives = sorted(self.ids, key=len, reverse=True)
+        self._id_pattern = (
+            re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
+        )
 
-    def scan(self, path: str, data: bytes) -> list[str]:
+    def _hits(self, found: set[str], text: str) -> list[tuple[str, str]]:
+        ids = set(self._id_pattern.findall(text)) if self._id_pattern else set()
+        hits = [(self.ids[i], i) for i in sorted(ids)]
+        return hits + [(self.by_clause[c], c) for c in sorted(found & self.by_clause.keys())]
+
+    def scan(self, path: str, data: bytes, embedded: Iterable[str] = ()) -> list[str]:
+        """Problems found in one file. ``embedded``: HTML fragments (rendered Markdown)
+        the file carries as they are or escaped once (pages, feeds): each is read once
+        per scanner, then cut out of every file that carries it."""
         if not self.needles or not path.endswith(TEXT_SUFFIXES):
             return []
-        found, words = readable_clauses(path, data)
-        hits = [(self.ids[w], w) for w in sorted(words & self.ids.keys())]
-        hits += [(self.by_clause[c], c) for c in sorted(found & self.by_clause.keys())]
+        hits: list[tuple[str, str]] = []
+        fragments = [f for f in embedded if f]
+        for fragment in fragments:
+            if fragment not in self._fragments:
+                self._fragments[fragment] = self._hits(*readable_clauses("x.html", fragment))
+            hits += self._fragments[fragment]
+
+        # As they are in pages and JSON strings, and escaped once in Atom and RSS.
+        forms = [*fragments, *(xml_escape(f) for f in fragments)]
+
+        def cut(text: str) -> str:
+            for form in forms:
+                if form in text:
+                    text = text.replace(form, "\n\n")
+            return text
+
+        hits += self._hits(*readable_clauses(path, data, cut if fragments else None))
         problems: list[str] = []
         seen: set[str] = set()
         for briefing_id, needle in hits:
@@ -624,22 +641,27 @@ def publish_site(
     config = workspace.config
     included: set[str] = set()
     chosen = [a for a in config.audiences if not audiences or a.name in audiences]
-    for audience in chosen:
-        allowed = [p for p in publications if audience.max_tlp.allows(p.record.tlp)]
-        excluded_ids = {p.id for p in publications} - {p.id for p in allowed}
-        builder = SiteBuilder(
-            audience=audience, site_title=config.workspace.name, languages=config.workspace.languages,
-            source_lang=config.workspace.source_lang, labels=labels, renderer=renderer,
-            page_size=config.publishing.page_size, template_dirs=_template_dirs(workspace),
-            demonstration=config.publishing.demonstration, status_page=True,
-        )  # fmt: skip
-        status = _status_page(builder, [times[i] for i in {p.id for p in allowed} if i in times])
-        audience_report = _publish_audience(
-            workspace, audience, builder, allowed, publications, excluded_ids, key, store, status,
-            now,
-        )  # fmt: skip
-        report.audiences.append(audience_report)
-        included |= {p.id for p in allowed}
+    try:
+        for audience in chosen:
+            allowed = [p for p in publications if audience.max_tlp.allows(p.record.tlp)]
+            excluded_ids = {p.id for p in publications} - {p.id for p in allowed}
+            builder = SiteBuilder(
+                audience=audience, site_title=config.workspace.name, languages=config.workspace.languages,
+                source_lang=config.workspace.source_lang, labels=labels, renderer=renderer,
+                page_size=config.publishing.page_size, template_dirs=_template_dirs(workspace),
+                demonstration=config.publishing.demonstration, status_page=True,
+            )  # fmt: skip
+            status = _status_page(
+                builder, [times[i] for i in {p.id for p in allowed} if i in times]
+            )
+            audience_report = _publish_audience(
+                workspace, audience, builder, allowed, publications, excluded_ids, key, store, status,
+                now,
+            )  # fmt: skip
+            report.audiences.append(audience_report)
+            included |= {p.id for p in allowed}
+    finally:
+        renderer.close()  # keeps what was rendered for the next build
     for record in store.list_briefings(states=["approved"]):
         if record.id in included:
             raw = workflow.approved_bytes(record.id)
@@ -697,7 +719,7 @@ def _publish_audience(
         problem
         for path, data in files.items()
         if digests[path] not in known_clean
-        for problem in scanner.scan(path, data)
+        for problem in scanner.scan(path, data, builder.embedded.get(path, ()))
     ]
     if leaks:
         raise PublishError(

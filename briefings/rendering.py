@@ -5,11 +5,15 @@ feed) can run in a reader's browser. Rendering is cached by content hash."""
 from __future__ import annotations
 
 import hashlib
+import logging
+import sqlite3
 import threading
 from pathlib import Path
 
 import markdown
 import nh3
+
+log = logging.getLogger(__name__)
 
 EXTENSIONS = [
     "tables",
@@ -62,12 +66,18 @@ def sanitize(html: str) -> str:
 
 
 class MarkdownRenderer:
-    """Thread-safe, cached Markdown rendering (memory, and a folder when given)."""
+    """Thread-safe, cached Markdown rendering: in memory, and in a SQLite file in
+    ``cache_dir`` when given (one row per rendered text, written in one transaction by
+    :meth:`flush`, so a build with thousands of new texts does not pay a file each)."""
 
     def __init__(self, cache_dir: Path | None = None):
         self.cache_dir = cache_dir
         self._memory: dict[str, str] = {}
+        self._pending: dict[str, str] = {}
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._db_failed = False
         self.rendered = 0  # how many texts were actually rendered (not cached)
 
     def _md(self) -> markdown.Markdown:
@@ -79,28 +89,73 @@ class MarkdownRenderer:
             self._local.md = md
         return md
 
+    def _connection(self) -> sqlite3.Connection | None:
+        if self.cache_dir is None or self._db_failed:
+            return None
+        if self._db is None:
+            try:
+                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(
+                    self.cache_dir / "renders.sqlite", timeout=10, check_same_thread=False
+                )
+                db.execute("CREATE TABLE IF NOT EXISTS renders (key TEXT PRIMARY KEY, html TEXT)")
+                self._db = db
+            except (OSError, sqlite3.Error) as exc:  # a cache: rendering goes on without it
+                log.warning("render cache unavailable in %s: %s", self.cache_dir, exc)
+                self._db_failed = True
+        return self._db
+
     @staticmethod
     def key(text: str) -> str:
         """What identifies the rendering of ``text``: its hash and the render version."""
         return hashlib.sha256(f"{RENDER_VERSION}\n{text}".encode()).hexdigest()
+
+    def _cached(self, key: str) -> str | None:
+        with self._lock:
+            db = self._connection()
+            if db is None:
+                return None
+            try:
+                row = db.execute("SELECT html FROM renders WHERE key = ?", (key,)).fetchone()
+            except sqlite3.Error:
+                return None
+        return row[0] if row else None
 
     def render(self, text: str) -> str:
         key = self.key(text)
         cached = self._memory.get(key)
         if cached is not None:
             return cached
-        path = self.cache_dir / f"{key}.html" if self.cache_dir else None
-        if path is not None and path.exists():
-            html = path.read_text("utf-8")
-        else:
+        html = self._cached(key)
+        if html is None:
             md = self._md()
             md.reset()
             html = sanitize(md.convert(text))
             self.rendered += 1
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
-                tmp.write_text(html, "utf-8")
-                tmp.replace(path)
+            with self._lock:
+                self._pending[key] = html
         self._memory[key] = html
         return html
+
+    def flush(self) -> None:
+        """Store the texts rendered since the last flush (quietly skipped on errors)."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            db = self._connection()
+            if db is None or not pending:
+                return
+            try:
+                with db:
+                    db.executemany(
+                        "INSERT OR REPLACE INTO renders (key, html) VALUES (?, ?)",
+                        pending.items(),
+                    )
+            except sqlite3.Error as exc:
+                log.warning("cannot store rendered Markdown in %s: %s", self.cache_dir, exc)
+
+    def close(self) -> None:
+        self.flush()
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None

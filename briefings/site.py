@@ -33,7 +33,7 @@ from briefings.rendering import MarkdownRenderer
 Labels = Callable[[str, str], str]  # (concept id, lang) -> label
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 STATIC_FILES = ("style.css", "print.css", "favicon.ico")
-FEED_SIZE = 50  # entries per feed: the latest updates; the site's lists have every briefing
+FEED_SIZE = 20  # entries per feed: the latest updates; the site's lists have every briefing
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,7 @@ class Publication:
         return str(self.meta.get("title") or self.record.title)
 
 
+@lru_cache(maxsize=65536)
 def href(from_file: str, to_file: str) -> str:
     """A relative link between two site files, with pretty URLs for index pages."""
     target = posixpath.relpath(to_file, posixpath.dirname(from_file) or ".")
@@ -187,6 +188,9 @@ class SiteBuilder:
     ):
         self.feed_size = feed_size
         self.pages = pages
+        # The rendered Markdown each built file embeds (a page's body, a feed's entries),
+        # so that the leak scan reads each such text once, not once per file.
+        self.embedded: dict[str, list[str]] = {}
         self.demonstration = demonstration
         self.status_page = status_page
         self._corrected_by: dict[str, str] = {}
@@ -239,6 +243,7 @@ class SiteBuilder:
                 return reused
         page = {k: self.renderer.render(v.text) if isinstance(v, LazyHtml) else v
                 for k, v in page.items()}  # fmt: skip
+        self.embedded[path] = [v for k, v in page.items() if k == "html" and v]
         data = self._render(lang, template, path, site, page)
         if self.pages is not None and key is not None:
             self.pages.put(path, key)
@@ -615,6 +620,8 @@ class SiteBuilder:
                     listed.append((title, f"{feed_url}.atom", info.site_url, "atom"))
                     return
             entries = self._feed_entries(chosen)
+            for path in paths:
+                self.embedded[path] = [e.content_html for e in entries if e.content_html]
             out[paths[0]] = feeds.atom_feed(info, entries)
             out[paths[1]] = feeds.rss_feed(info, entries)
             out[paths[2]] = feeds.json_feed(info, entries)
