@@ -20,15 +20,16 @@ import logging
 import os
 import re
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
 from briefings.approval import Workflow
 from briefings.config import AudienceConfig
-from briefings.documents import parse_document, sha256_bytes
+from briefings.documents import BriefingFile, parse_document, sha256_bytes
 from briefings.errors import PublishError, WorkflowError
 from briefings.labels import glossary_labels
 from briefings.metrics import (
@@ -107,9 +108,84 @@ def _approved_at(store: Store, briefing_id: str, lang: str, digest: str) -> date
     return max(times) if times else None
 
 
-def collect_publications(workflow: Workflow, report: PublishReport) -> list[Publication]:
+def _date_json(value: object) -> dict:
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    raise TypeError(f"{type(value).__name__} in front matter")
+
+
+def _undate(value: dict) -> object:
+    if len(value) == 1 and "$datetime" in value:
+        return datetime.fromisoformat(value["$datetime"])
+    if len(value) == 1 and "$date" in value:
+        return date.fromisoformat(value["$date"])
+    return value
+
+
+class DocumentCache:
+    """Parsed front matter of briefing files by their bytes' SHA-256, kept in a SQLite
+    file between runs (as JSON, dates tagged): a rebuild reads thousands of unchanged
+    files, and YAML is slow. A cache only: any error means parsing again."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        self._pending: dict[str, bytes] = {}
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(path, timeout=10)
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS meta (digest TEXT PRIMARY KEY, data BLOB)"
+                )
+            except (OSError, sqlite3.Error) as exc:
+                log.warning("front matter cache unavailable at %s: %s", path, exc)
+                self._db = None
+
+    def parse(self, raw: bytes, path: Path) -> BriefingFile:
+        """:func:`parse_document`, from the cache when these bytes were parsed before."""
+        digest = sha256_bytes(raw)
+        row = None
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                row = self._db.execute(
+                    "SELECT data FROM meta WHERE digest = ?", (digest,)
+                ).fetchone()
+        if row is not None:
+            with contextlib.suppress(Exception):  # a damaged entry: parse again
+                meta, end = json.loads(row[0], object_hook=_undate)
+                lines = raw.decode("utf-8").split("\n")
+                return BriefingFile(path, meta, "\n".join(lines[end + 1 :]).strip() + "\n", raw)
+        document = parse_document(raw, path)
+        lines = raw.decode("utf-8").split("\n")
+        end = next(i for i in range(1, len(lines)) if lines[i].rstrip() == "---")
+        with contextlib.suppress(TypeError, ValueError):  # a value JSON cannot hold
+            self._pending[digest] = json.dumps([document.meta, end], default=_date_json)
+        return document
+
+    def close(self) -> None:
+        if self._db is None:
+            return
+        try:
+            with self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO meta (digest, data) VALUES (?, ?)",
+                    self._pending.items(),
+                )
+        except sqlite3.Error as exc:
+            log.warning("cannot store parsed front matter in %s: %s", self.path, exc)
+        self._db.close()
+        self._db = None
+
+
+def collect_publications(
+    workflow: Workflow, report: PublishReport, documents: DocumentCache | None = None
+) -> list[Publication]:
     """Every briefing and translation that may be published now, with its exact bytes."""
     store = workflow.store
+    parse = (documents or DocumentCache(None)).parse
     publications = []
     for record in store.list_briefings(states=PUBLISHED_STATES + REVISED_STATES):
         first_digest, digest = _published_hashes(store, record.id)
@@ -132,7 +208,7 @@ def collect_publications(workflow: Workflow, report: PublishReport) -> list[Publ
                 report.skipped.append(f"{record.id}: no approved text to publish")
             continue
         digest = sha256_bytes(raw)
-        document = parse_document(raw, workflow.path_of(record))
+        document = parse(raw, workflow.path_of(record))
         try:
             # The stricter of the store's label and the one in the published bytes.
             record.tlp = strictest(record.tlp, TLP.parse(document.meta.get("tlp") or record.tlp))
@@ -152,7 +228,7 @@ def collect_publications(workflow: Workflow, report: PublishReport) -> list[Publ
             record, record.lang, document.meta, document.body, raw, when, updated, {}, withdrawn
         )
         publications.append(source)
-        publications += _translations(workflow, record, digest, source, report)
+        publications += _translations(workflow, record, digest, source, report, parse)
     return publications
 
 
@@ -162,6 +238,7 @@ def _translations(
     source_digest: str,
     source: Publication,
     report: PublishReport,
+    parse: Callable[[bytes, Path], BriefingFile] = parse_document,
 ) -> list[Publication]:
     """Translations of this exact source text that the policy lets out."""
     out = []
@@ -173,7 +250,7 @@ def _translations(
         if not path.exists():
             continue
         try:
-            document = parse_document(path.read_bytes(), path)
+            document = parse(path.read_bytes(), path)
         except WorkflowError as exc:
             report.skipped.append(f"{record.id} ({lang}): {exc}")
             continue
@@ -185,7 +262,7 @@ def _translations(
             continue
         reviewed = workflow.approved_bytes(record.id, lang)
         if reviewed is not None:
-            document = parse_document(reviewed, path)
+            document = parse(reviewed, path)
             reviewers = sorted(
                 {a.officer for a in workflow.store.approvals(record.id, lang) if not a.is_void}
             )
@@ -626,7 +703,11 @@ def publish_site(
     workflow = Workflow(workspace, store, clock=lambda: now)
     workflow.sync()
     report = PublishReport()
-    publications = collect_publications(workflow, report)
+    documents = DocumentCache(workspace.root / "state" / "publish" / "documents.sqlite")
+    try:
+        publications = collect_publications(workflow, report, documents)
+    finally:
+        documents.close()
     times = {
         t.briefing_id: t
         for t in collect_briefing_times(
@@ -650,6 +731,7 @@ def publish_site(
                 source_lang=config.workspace.source_lang, labels=labels, renderer=renderer,
                 page_size=config.publishing.page_size, template_dirs=_template_dirs(workspace),
                 demonstration=config.publishing.demonstration, status_page=True,
+                template_cache=workspace.root / "state" / "template-cache",
             )  # fmt: skip
             status = _status_page(
                 builder, [times[i] for i in {p.id for p in allowed} if i in times]

@@ -36,12 +36,21 @@ STATIC_FILES = ("style.css", "print.css", "favicon.ico")
 FEED_SIZE = 20  # entries per feed: the latest updates; the site's lists have every briefing
 
 
-@dataclass(frozen=True)
 class LazyHtml:
     """Markdown to be rendered only if the page is built (not reused from the last
-    release); in a page's key it stands for its text's render key."""
+    release). Its ``repr`` is its render key, so a page's data, ``repr``-ed, is a key
+    of everything the page is made of without rendering anything."""
 
-    text: str
+    __slots__ = ("_key", "text")
+
+    def __init__(self, text: str):
+        self.text = text
+        self._key: str | None = None
+
+    def __repr__(self) -> str:
+        if self._key is None:
+            self._key = f"LazyHtml({MarkdownRenderer.key(self.text)})"
+        return self._key
 
 
 class PageCache:
@@ -66,8 +75,9 @@ class PageCache:
         self.reused: set[str] = set()
 
     def key(self, *inputs: Any) -> str:
-        renderer = inputs[-1]
-        text = repr(_keyable(inputs[:-1], renderer))
+        """A digest of ``inputs`` (built of dicts, lists, strings, numbers, dates,
+        dataclasses and :class:`LazyHtml`: their ``repr`` says everything about them)."""
+        text = repr(inputs)
         return hashlib.sha256(f"{self.fingerprint}\n{text}".encode()).hexdigest()
 
     def get(self, path: str, key: str) -> bytes | None:
@@ -107,20 +117,6 @@ def build_fingerprint(template_dirs: list[Path], settings: Any) -> str:
                 digest.update(f"{path.relative_to(folder)}\n".encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def _keyable(value: Any, renderer: MarkdownRenderer) -> Any:
-    if isinstance(value, LazyHtml):
-        return ("markdown", renderer.key(value.text))
-    if isinstance(value, dict):
-        return tuple((k, _keyable(v, renderer)) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return tuple(_keyable(v, renderer) for v in value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "__dataclass_fields__"):
-        return _keyable(value.__dict__, renderer)
-    return value
 
 
 @dataclass
@@ -185,7 +181,14 @@ class SiteBuilder:
         status_page: bool = False,
         feed_size: int = FEED_SIZE,
         pages: PageCache | None = None,
+        template_cache: Path | None = None,
     ):
+        self.template_cache = template_cache  # compiled templates, kept between runs
+        if template_cache is not None:
+            try:
+                template_cache.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                self.template_cache = None
         self.feed_size = feed_size
         self.pages = pages
         # The rendered Markdown each built file embeds (a page's body, a feed's entries),
@@ -227,6 +230,11 @@ class SiteBuilder:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            bytecode_cache=(
+                jinja2.FileSystemBytecodeCache(str(self.template_cache))
+                if self.template_cache
+                else None
+            ),
         )
         env.install_gettext_translations(i18n.translations(lang), newstyle=True)
         return env
@@ -237,7 +245,7 @@ class SiteBuilder:
         site = self._site_context(lang, path)
         key = None
         if self.pages is not None:
-            key = self.pages.key(template, path, site, page, self.renderer)
+            key = self.pages.key(template, path, site, page)
             reused = self.pages.get(path, key)
             if reused is not None:
                 return reused
@@ -266,15 +274,15 @@ class SiteBuilder:
         return {
             "title": self.site_title,
             "lang": lang,
-            "dir": i18n.text_direction(lang),
-            "locale_tag": i18n.locale_tag(lang),
+            "dir": _text_direction(lang),
+            "locale_tag": _locale_tag(lang),
             "base": _base_prefix(path),
             "languages": [
                 {
                     "lang": other,
-                    "name": i18n.language_name(other),
+                    "name": _language_name(other),
                     "href": href(path, f"{other}/index.html"),
-                    "locale_tag": i18n.locale_tag(other),
+                    "locale_tag": _locale_tag(other),
                 }
                 for other in self.languages
             ],
@@ -389,7 +397,7 @@ class SiteBuilder:
         path = self._briefing_path(pub.lang, pub.id)
         alternates = [
             {
-                "locale_tag": i18n.locale_tag(lang),
+                "locale_tag": _locale_tag(lang),
                 "href": href(path, self._briefing_path(lang, pub.id)),
                 "lang": lang,
             }
@@ -404,7 +412,7 @@ class SiteBuilder:
         provenance["original_href"] = (
             href(path, self._briefing_path(original, pub.id)) if original else None
         )
-        provenance["original_lang_name"] = i18n.language_name(original) if original else None
+        provenance["original_lang_name"] = _language_name(original) if original else None
         provenance.pop("original_lang", None)
         correction = None
         if pub.meta.get("corrects"):
@@ -421,16 +429,16 @@ class SiteBuilder:
         if pub.withdrawn:
             withdrawn = {
                 "reason": pub.withdrawn["reason"],
-                "date": i18n.format_date(pub.withdrawn["at"], pub.lang),
+                "date": _format_date(pub.withdrawn["at"], pub.lang),
             }
         page = {
             "kind": "briefing",
             "id": pub.id,
             "title": pub.title,
             "html": "" if withdrawn else LazyHtml(_without_title(pub.body, pub.title)),
-            "date": i18n.format_date(pub.published, pub.lang),
+            "date": _format_date(pub.published, pub.lang),
             "datetime": pub.published.isoformat(),
-            "updated": i18n.format_date(pub.updated, pub.lang),
+            "updated": _format_date(pub.updated, pub.lang),
             "updated_datetime": pub.updated.isoformat(),
             "tlp": pub.record.tlp.value,
             "briefing_kind": pub.record.kind,
@@ -462,7 +470,7 @@ class SiteBuilder:
             "@context": "https://schema.org",
             "@type": "ClaimReview",
             "url": f"{self.base_url}{pub.lang}/{pub.id}/",
-            "inLanguage": i18n.locale_tag(pub.lang),
+            "inLanguage": _locale_tag(pub.lang),
             "datePublished": pub.published.date().isoformat(),
             "claimReviewed": str(pub.meta["claim"]),
             "itemReviewed": {"@type": "Claim", "appearance": evidence},
@@ -510,7 +518,7 @@ class SiteBuilder:
                 },
                 "alternates": [
                     {
-                        "locale_tag": i18n.locale_tag(other),
+                        "locale_tag": _locale_tag(other),
                         "href": href(path, f"{other}/{folder}index.html"),
                         "lang": other,
                     }
@@ -536,7 +544,7 @@ class SiteBuilder:
             "href": href(path, self._briefing_path(pub.lang, pub.id)),
             "title": pub.title,
             "kind": pub.record.kind,
-            "date": i18n.format_date(pub.published, pub.lang),
+            "date": _format_date(pub.published, pub.lang),
             "datetime": pub.published.isoformat(),
             "summary": "" if pub.withdrawn else _summary_of(pub),
             "tlp": pub.record.tlp.value,
@@ -611,9 +619,7 @@ class SiteBuilder:
             paths = [f"{lang}/{folder}feed.{ext}" for ext in ("atom", "rss", "json")]
             key = None
             if self.pages is not None:
-                key = self.pages.key(
-                    "feeds", folder, info, self._feed_inputs(chosen), self.renderer
-                )
+                key = self.pages.key("feeds", folder, info, self._feed_inputs(chosen))
                 reused = [self.pages.get(path, key) for path in paths]
                 if all(data is not None for data in reused):
                     out.update(zip(paths, reused, strict=True))
@@ -643,7 +649,7 @@ class SiteBuilder:
             "kind": "root",
             "title": self.site_title,
             "alternates": [
-                {"locale_tag": i18n.locale_tag(other), "href": f"{other}/", "lang": other}
+                {"locale_tag": _locale_tag(other), "href": f"{other}/", "lang": other}
                 for other in self.languages
             ],
         }
@@ -664,7 +670,7 @@ class SiteBuilder:
                 for lang in sorted(versions[parts[1]]):
                     alt = f"{self.base_url}{lang}/{parts[1]}/"
                     lines.append(
-                        f'<xhtml:link rel="alternate" hreflang={quoteattr(i18n.locale_tag(lang))} href={quoteattr(alt)}/>'
+                        f'<xhtml:link rel="alternate" hreflang={quoteattr(_locale_tag(lang))} href={quoteattr(alt)}/>'
                     )
             lines.append("</url>")
         lines.append("</urlset>")
@@ -709,3 +715,15 @@ def _template_location(exc: jinja2.TemplateError, template: str) -> str:
             tb = tb.tb_next
     where = filename or getattr(exc, "name", None) or template
     return f"{where}, line {lineno}" if lineno else str(where)
+
+
+@lru_cache(maxsize=8192)
+def _format_date(moment: datetime, lang: str) -> str:
+    """A date in ``lang``'s format (memoised: listings show the same dates many times)."""
+    return i18n.format_date(moment, lang)
+
+
+# Babel parses a locale on every call: memoised, as pages ask for the same few languages.
+_language_name = lru_cache(maxsize=256)(i18n.language_name)
+_locale_tag = lru_cache(maxsize=256)(i18n.locale_tag)
+_text_direction = lru_cache(maxsize=256)(i18n.text_direction)
