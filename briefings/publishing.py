@@ -28,6 +28,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
 from briefings.approval import Workflow
+from briefings.boilerplate import boilerplate_matcher, drafting_templates, label_list_matcher
 from briefings.config import AudienceConfig
 from briefings.documents import BriefingFile, parse_document, sha256_bytes
 from briefings.errors import PublishError, WorkflowError
@@ -45,7 +46,7 @@ from briefings.signing import SigningKey, load_or_create_key
 from briefings.site import PageCache, Publication, SiteBuilder, build_fingerprint
 from briefings.store import Store
 from briefings.tlp import TLP, strictest
-from briefings.workspace import Workspace
+from briefings.workspace import Workspace, glossary_paths
 
 log = logging.getLogger(__name__)
 
@@ -353,15 +354,23 @@ def leak_needles(
     excluded_ids: set[str],
     restricted_items: dict[str, list[str]] | None = None,
     boilerplate: str = "",
+    is_template_text: Callable[[str], bool] | None = None,
 ) -> dict[str, list[str]]:
     """What betrays each excluded briefing: its id; the clauses of its title and of the
     titles and summaries of its restricted source items; every longer clause (sentence)
     of its text, as readers see it (links as their text, no Markdown markers), except
-    those of template boilerplate (``boilerplate``) that every briefing shares.
+    those of template boilerplate that every briefing shares: the advice texts
+    (``boilerplate``) and the clauses the drafting templates write
+    (``is_template_text``, see :mod:`briefings.boilerplate`).
 
     :class:`LeakScanner` looks for the id among a file's words and for each clause among
     the file's clauses, normalised the same way."""
     shared = _squash(boilerplate)
+    template_text = is_template_text or (lambda clause: False)
+
+    def secret(clause: str) -> bool:
+        return clause not in shared and not template_text(clause)
+
     needles: dict[str, list[str]] = {}
     for pub in publications:
         if pub.id not in excluded_ids:
@@ -371,10 +380,22 @@ def leak_needles(
         for text in [pub.title, *(restricted_items or {}).get(pub.id, [])]:
             if len(whole := _squash(text).strip(_EDGE)) >= MIN_TITLE:
                 found.append(whole)
-            found += [c for c in clauses(text, MIN_SENTENCE) if c not in shared]
-        found += [c for c in clauses(markdown_reading(pub.body), MIN_SENTENCE) if c not in shared]
+            found += filter(secret, clauses(text, MIN_SENTENCE))
+        found += filter(secret, clauses(markdown_reading(pub.body), MIN_SENTENCE))
         needles[pub.id] = list(dict.fromkeys(found))
     return needles
+
+
+def _template_text(workspace: Workspace) -> Callable[[str], bool]:
+    """Clauses the drafting templates write (see :mod:`briefings.boilerplate`)."""
+    from glossary import load_glossary
+
+    from_templates = boilerplate_matcher(
+        drafting_templates(workspace.root), lambda text: clauses(markdown_reading(text))
+    )
+    glossary = load_glossary(glossary_paths(workspace))
+    labels = label_list_matcher(t.text for c in glossary.concepts for t in c.terms)
+    return lambda clause: from_templates(clause) or labels(clause)
 
 
 def _boilerplate() -> str:
@@ -794,6 +815,7 @@ def _publish_audience(
         excluded_ids,
         restricted_item_texts(store, excluded_ids, audience),
         _boilerplate(),
+        _template_text(workspace),
     )
     scanner = LeakScanner(needles)
     known_clean = record.clean_digests(live_manifest, scanner.digest)
