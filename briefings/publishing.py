@@ -386,6 +386,54 @@ def leak_needles(
     return needles
 
 
+NEEDLES_VERSION = "1"  # bump when leak_needles or what it is given changes
+
+
+def _needles_key(
+    workspace: Workspace,
+    publications: list[Publication],
+    excluded_ids: set[str],
+    restricted: dict[str, list[str]],
+    boilerplate: str,
+) -> str:
+    """A digest of everything :func:`leak_needles` reads: the excluded publications'
+    bytes, their restricted items, the boilerplate, the drafting templates and the
+    glossary's files (its labels are boilerplate too)."""
+    from importlib import resources
+
+    digest = hashlib.sha256(f"needles {NEEDLES_VERSION}\n{boilerplate}\n".encode())
+    for pub in sorted(publications, key=lambda p: (p.id, p.lang)):
+        if pub.id in excluded_ids:
+            digest.update(f"{pub.id} {pub.lang} {pub.title}\n".encode() + pub.raw)
+    digest.update(json.dumps(restricted, sort_keys=True).encode())
+    for text in drafting_templates(workspace.root):
+        digest.update(text.encode())
+    paths = glossary_paths(workspace)
+    files = (
+        [Path(p) for p in paths]
+        if paths
+        else sorted(Path(str(resources.files("glossary") / "data")).glob("*"))
+    )
+    for path in files:
+        for one in sorted(path.rglob("*")) if path.is_dir() else [path]:
+            with contextlib.suppress(OSError):
+                digest.update(one.name.encode() + one.read_bytes())
+    return digest.hexdigest()
+
+
+def _lazy_template_text(workspace: Workspace) -> Callable[[str], bool]:
+    """:func:`_template_text`, built on the first question only (loading the glossary
+    takes seconds; a run with nothing excluded never asks) and then kept for the run."""
+    built: list[Callable[[str], bool]] = []
+
+    def is_template_text(clause: str) -> bool:
+        if not built:
+            built.append(_template_text(workspace))
+        return built[0](clause)
+
+    return is_template_text
+
+
 def _template_text(workspace: Workspace) -> Callable[[str], bool]:
     """Clauses the drafting templates write (see :mod:`briefings.boilerplate`)."""
     from glossary import load_glossary
@@ -743,6 +791,7 @@ def publish_site(
     config = workspace.config
     included: set[str] = set()
     chosen = [a for a in config.audiences if not audiences or a.name in audiences]
+    template_text = _lazy_template_text(workspace)  # one glossary load per run, if needed
     try:
         for audience in chosen:
             allowed = [p for p in publications if audience.max_tlp.allows(p.record.tlp)]
@@ -759,7 +808,7 @@ def publish_site(
             )
             audience_report = _publish_audience(
                 workspace, audience, builder, allowed, publications, excluded_ids, key, store, status,
-                now,
+                now, template_text,
             )  # fmt: skip
             report.audiences.append(audience_report)
             included |= {p.id for p in allowed}
@@ -789,6 +838,7 @@ def _publish_audience(
     store: Store,
     status: bytes | None = None,
     built_at: datetime | None = None,
+    template_text: Callable[[str], bool] | None = None,
 ) -> AudienceReport:
     output = workspace.resolve(audience.output)
     report = AudienceReport(
@@ -810,13 +860,12 @@ def _publish_audience(
     digests = {
         path: verified.get(path) or hashlib.sha256(data).hexdigest() for path, data in files.items()
     }
-    needles = leak_needles(
-        publications,
-        excluded_ids,
-        restricted_item_texts(store, excluded_ids, audience),
-        _boilerplate(),
-        _template_text(workspace),
-    )
+    restricted = restricted_item_texts(store, excluded_ids, audience)
+    boilerplate = _boilerplate()
+    needles_key = _needles_key(workspace, publications, excluded_ids, restricted, boilerplate)
+    needles = record.needles(needles_key)
+    if needles is None:
+        needles = leak_needles(publications, excluded_ids, restricted, boilerplate, template_text)
     scanner = LeakScanner(needles)
     known_clean = record.clean_digests(live_manifest, scanner.digest)
     leaks = [
@@ -847,11 +896,11 @@ def _publish_audience(
         report.changed = False
         report.release = live.name
         writer.prune(live)  # what a killed run left behind
-        record.save(manifest, scanner.digest, builder.pages.keys)
+        record.save(manifest, scanner.digest, builder.pages.keys, needles_key, needles)
         return report
     release_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{digests[MANIFEST][:8]}"
     final, report.written, report.linked = writer.write(files, release_name, digests, set(verified))
-    record.save(manifest, scanner.digest, builder.pages.keys)
+    record.save(manifest, scanner.digest, builder.pages.keys, needles_key, needles)
     report.release = final.name
     log.info(
         "audience %s: %d files (%d written, %d unchanged)",
@@ -919,11 +968,32 @@ class _BuildRecord:
         keys = self._load(live_manifest).get("pages")
         return keys if isinstance(keys, dict) else {}
 
-    def save(self, manifest: bytes, needles_digest: str, pages: dict[str, str]) -> None:
+    def needles(self, key: str) -> dict[str, list[str]] | None:
+        """The needles the last build made from the same inputs (see :func:`_needles_key`)."""
+        if self._record is None:
+            try:
+                self._record = json.loads(self.path.read_text("utf-8"))
+            except (OSError, ValueError):
+                self._record = {}
+        if self._record.get("needles_key") != key:
+            return None
+        found = self._record.get("needle_list")
+        return found if isinstance(found, dict) else None
+
+    def save(
+        self,
+        manifest: bytes,
+        needles_digest: str,
+        pages: dict[str, str],
+        needles_key: str | None = None,
+        needles: dict[str, list[str]] | None = None,
+    ) -> None:
         record = {
             "manifest": hashlib.sha256(manifest).hexdigest(),
             "needles": needles_digest,
             "pages": pages,
+            "needles_key": needles_key,
+            "needle_list": needles,
         }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -142,10 +141,17 @@ class Publication:
         return str(self.meta.get("title") or self.record.title)
 
 
-@lru_cache(maxsize=65536)
 def href(from_file: str, to_file: str) -> str:
-    """A relative link between two site files, with pretty URLs for index pages."""
-    target = posixpath.relpath(to_file, posixpath.dirname(from_file) or ".")
+    """A relative link between two site files, with pretty URLs for index pages.
+
+    Both are paths from the site's root ("en/x/index.html"); string work only
+    (``posixpath.relpath`` asks the OS for the current folder on every call)."""
+    here = from_file.split("/")[:-1]
+    there = to_file.split("/")
+    common = 0
+    while common < len(here) and common < len(there) - 1 and here[common] == there[common]:
+        common += 1
+    target = "../" * (len(here) - common) + "/".join(there[common:])
     if target == "index.html":
         return "./"
     if target.endswith("/index.html"):
