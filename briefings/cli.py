@@ -918,11 +918,15 @@ def demo(
     if installed:
         from flows.translate import run_translation  # type: ignore[attr-defined]
 
-        with err.status("Translating"):
+        with _segment_progress(disable=False) as listener, progress.listening(listener):
             translated = run_translation(workspace)
-        out.print(
-            f"translate: {escape(json.dumps(translated.to_json(), ensure_ascii=False)[:300])}"
-        )
+        for code, row in sorted(translated.to_json().get("languages", {}).items()):
+            out.print(
+                f"translate {code}: {row.get('segments', 0)} segments "
+                f"({row.get('from_memory', 0)} from memory, {row.get('translated', 0)} by the "
+                f"model), {len(row.get('written') or [])} briefings written, "
+                f"{len(row.get('needs_review') or [])} need a linguist's review"
+            )
     from flows.publish import run_publishing
 
     with err.status("Publishing"):

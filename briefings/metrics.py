@@ -444,17 +444,21 @@ def status_page(
     languages: Iterable[str] = (),
     stylesheet: str | None = "style.css",
     home: str | None = None,
+    banner: str | None = None,
 ) -> str:
     """A whole ``status.html``: the fragment in a minimal page (the site's own stylesheet).
 
     ``generated`` is the moment the figures are up to date with; a published site passes
     its data's latest event (:func:`latest_event`), not the clock, so that the page only
-    changes when its figures do. ``home`` links back to the site."""
+    changes when its figures do. ``home`` links back to the site; ``banner`` is a
+    notice shown above everything (the demonstration's)."""
     link = (
         f'<link rel="stylesheet" href="{escape(stylesheet, quote=True)}">\n' if stylesheet else ""
     )
     stamp = generated.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if generated else "–"
     back = f'<p><a href="{escape(home, quote=True)}">{escape(title)}</a></p>\n' if home else ""
+    if banner:
+        back = f'<p class="demo-banner" role="note">{escape(banner)}</p>\n{back}'
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en" dir="ltr">\n<head>\n<meta charset="utf-8">\n'

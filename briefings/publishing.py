@@ -1004,6 +1004,12 @@ class _BuildRecord:
             log.warning("cannot record the build in %s: %s", self.path, exc)
 
 
+DEMO_BANNER = (
+    "Demonstration: these briefings were approved automatically by the demo, "
+    "not by communications officers."
+)
+
+
 def _status_page(builder: SiteBuilder, times: list[BriefingTimes]) -> bytes:
     """The audience's response times: only its own briefings count (an excluded one
     must not show, not even as a number in a weekly median)."""
@@ -1013,6 +1019,7 @@ def _status_page(builder: SiteBuilder, times: list[BriefingTimes]) -> bytes:
         generated=latest_event(times),
         languages=builder.languages,
         home=f"{builder.source_lang}/",
+        banner=DEMO_BANNER if builder.demonstration else None,
     )
     return page.encode("utf-8")
 
