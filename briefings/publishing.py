@@ -96,12 +96,15 @@ class PublishReport:
 # -- what is published ---------------------------------------------------------------
 
 
-def _published_hashes(store: Store, briefing_id: str) -> tuple[str | None, str | None]:
-    """The first and the last text of a briefing that were published (None: never)."""
-    entries = [e for e in store.audit_entries(briefing_id) if e.action == "publish"]
-    if not entries:
-        return None, None
-    return entries[0].content_hash, entries[-1].content_hash
+def _published_hashes(store: Store) -> dict[str, tuple[str | None, str | None]]:
+    """Per briefing, the first and the last text that were published (one pass over the
+    audit log rather than one query per briefing)."""
+    found: dict[str, tuple[str | None, str | None]] = {}
+    for entry in store.audit_entries():
+        if entry.action == "publish" and entry.briefing_id:
+            first = found.get(entry.briefing_id, (entry.content_hash, None))[0]
+            found[entry.briefing_id] = (first, entry.content_hash)
+    return found
 
 
 def _approved_at(store: Store, briefing_id: str, lang: str, digest: str) -> datetime | None:
@@ -187,9 +190,10 @@ def collect_publications(
     """Every briefing and translation that may be published now, with its exact bytes."""
     store = workflow.store
     parse = (documents or DocumentCache(None)).parse
+    published = _published_hashes(store)
     publications = []
     for record in store.list_briefings(states=PUBLISHED_STATES + REVISED_STATES):
-        first_digest, digest = _published_hashes(store, record.id)
+        first_digest, digest = published.get(record.id, (None, None))
         if record.state == "approved":
             raw = workflow.approved_bytes(record.id)
         else:  # published, withdrawn, corrected or revised since: what was published stays
@@ -667,25 +671,30 @@ class SiteWriter:
         if partial.exists():
             shutil.rmtree(partial)
         written = linked = 0
-        folders: set[Path] = set()
+        folders: set[str] = set()
+        # Plain strings, not Path objects: a release has tens of thousands of files.
+        base, source = str(partial), str(live) if live else ""
         try:
             for path, data in sorted(files.items()):
-                target = partial / path
-                if target.parent not in folders:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    folders.add(target.parent)
+                target = f"{base}/{path}"
+                folder = target.rpartition("/")[0]
+                if folder not in folders:
+                    os.makedirs(folder, exist_ok=True)
+                    folders.add(folder)
                 unchanged = previous.get(path) == digests[path] and path not in (
                     MANIFEST,
                     SIGNATURE,
                 )
-                if live and unchanged and (path in verified or _same_bytes(live / path, data)):
-                    try:
-                        os.link(live / path, target)
-                        linked += 1
-                        continue
-                    except OSError:
-                        pass  # another file system: write it
-                target.write_bytes(data)
+                if live and unchanged:
+                    old = f"{source}/{path}"
+                    if path in verified or _same_bytes(Path(old), data):
+                        try:
+                            os.link(old, target)
+                            linked += 1
+                            continue
+                        except OSError:
+                            pass  # another file system: write it
+                Path(target).write_bytes(data)
                 written += 1
             os.replace(partial, final)
         except OSError as exc:
