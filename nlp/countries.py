@@ -37,9 +37,9 @@ from importlib import resources
 import pycountry
 import yaml
 from spacy.language import Language
-from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span, Token
 
+from nlp.norm_matcher import shared_norm_matcher
 from nlp.normalization import ar_proclitic_forms, folder_for, install_folding
 
 log = logging.getLogger(__name__)
@@ -383,9 +383,11 @@ class CountryMatcher:
         self.name = name
         self.spans_key = spans_key
         install_folding(nlp)
-        # One pass over the Doc: abbreviations in capitals are folded patterns too, and a
-        # match of theirs is kept only when its tokens are written as the pattern is.
-        self.matcher = PhraseMatcher(nlp.vocab, attr="NORM")
+        # One pass over the Doc, shared with the glossary and priority components
+        # (:mod:`nlp.norm_matcher`): abbreviations in capitals are folded patterns too,
+        # and a match of theirs is kept only when its tokens are written as the pattern is.
+        self.matcher = shared_norm_matcher(nlp)
+        prefix = self.matcher.owner(name)
         terms = country_terms(nlp.lang)
         by_key: dict[str, list[str]] = {}
         # Blocks first: between spans of equal length, the first is kept.
@@ -398,16 +400,25 @@ class CountryMatcher:
         self.rules: dict[int, tuple[int, bool, bool, frozenset[tuple[str, ...]] | None]] = {}
         for key, texts in by_key.items():
             docs = list(nlp.tokenizer.pipe(texts))
-            self.matcher.add(key, docs)
+            self.matcher.add(prefix + key, docs)
             code, flags, *exact = key.split("|")
             forms = frozenset(tuple(t.text for t in doc) for doc in docs) if exact else None
-            self.rules[strings.add(key)] = (strings.add(code), "C" in flags, "N" in flags, forms)
+            self.rules[strings.add(prefix + key)] = (
+                strings.add(code),
+                "C" in flags,
+                "N" in flags,
+                forms,
+            )
         log.debug("country matcher for %s: %d forms", nlp.lang, len(terms))
 
     def __call__(self, doc: Doc) -> Doc:
         found = []
+        rules = self.rules
         for match_id, start, end in self.matcher(doc):
-            code, capitalized, name_like, exact = self.rules[match_id]
+            rule = rules.get(match_id)
+            if rule is None:
+                continue  # another component's pattern
+            code, capitalized, name_like, exact = rule
             if exact is not None and tuple(doc[i].text for i in range(start, end)) not in exact:
                 continue
             if capitalized and not doc[start].text[:1].isupper():

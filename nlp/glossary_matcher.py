@@ -25,11 +25,11 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from spacy.language import Language
-from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from glossary import Glossary, glossary_version, load_glossary
 from nlp.inflection import ru_case_forms
+from nlp.norm_matcher import shared_norm_matcher
 from nlp.normalization import (
     ar_proclitic_forms,
     folder_for,
@@ -78,7 +78,9 @@ class GlossaryMatcher:
         install_folding(nlp)
         install_tokenizer_rules(nlp)
         strings = nlp.vocab.strings
-        self.matcher = PhraseMatcher(nlp.vocab, attr="NORM")
+        # One NORM matcher pass per Doc, shared with the countries and priority components.
+        self.matcher = shared_norm_matcher(nlp)
+        prefix = self.matcher.owner(name)
         # match key -> (concept id hash, category hash, token texts required or None)
         self.rules: dict[int, tuple[int, int, frozenset[tuple[str, ...]] | None]] = {}
         patterns: dict[str, list[str]] = {}
@@ -86,12 +88,12 @@ class GlossaryMatcher:
         for key, texts in self._patterns(nlp.lang).items():
             concept_id, _, exact = key.partition("|")
             docs = list(nlp.tokenizer.pipe(texts))
-            self.matcher.add(key, docs)
+            self.matcher.add(prefix + key, docs)
             if exact:
                 exact_forms[key] = {tuple(t.text for t in doc) for doc in docs}
             patterns[key] = texts
             category = self.glossary.concept(concept_id).category
-            self.rules[strings.add(key)] = (
+            self.rules[strings.add(prefix + key)] = (
                 strings.add(concept_id),
                 strings.add(category),
                 frozenset(exact_forms[key]) if exact else None,
@@ -135,11 +137,16 @@ class GlossaryMatcher:
 
     def __call__(self, doc: Doc) -> Doc:
         found = []
+        rules = self.rules
+        letters_split = self.letters_split
         for match_id, start, end in self.matcher(doc):
-            concept, label, exact = self.rules[match_id]
+            rule = rules.get(match_id)
+            if rule is None:
+                continue  # another component's pattern
+            concept, label, exact = rule
             if exact is not None and tuple(doc[i].text for i in range(start, end)) not in exact:
                 continue
-            if self.letters_split and _inside_latin_word(doc, start, end):
+            if letters_split and _inside_latin_word(doc, start, end):
                 continue
             found.append((start, end, concept, label))
         kept = _longest_first(found)
@@ -174,13 +181,43 @@ def _inside_latin_word(doc: Doc, start: int, end: int) -> bool:
 
 def _longest_first(found: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
     """Non-overlapping matches, longer first, then earlier (as ``spacy.util.filter_spans``),
-    in text order. Works on tuples, so only the kept matches become Spans."""
+    in text order. Works on tuples, so only the kept matches become Spans.
+
+    ``found`` is in the PhraseMatcher's order (by start). Most matches overlap nothing and
+    are kept as they are; each run of overlapping ones is resolved on its own, which
+    gives what resolving the whole list at once gives (a choice in one run cannot
+    touch another)."""
     if len(found) < 2:
         return found
-    found.sort(key=lambda m: (m[0] - m[1], m[0]))
+    kept: list[tuple[int, int, int, int]] = []
+    cluster: list[tuple[int, int, int, int]] = []
+    cluster_end = -1
+    for match in found:
+        if match[0] >= cluster_end:
+            if len(cluster) == 1:
+                kept.append(cluster[0])
+            elif cluster:
+                kept.extend(_resolve_overlaps(cluster))
+            cluster = [match]
+            cluster_end = match[1]
+        else:
+            cluster.append(match)
+            if match[1] > cluster_end:
+                cluster_end = match[1]
+    if len(cluster) == 1:
+        kept.append(cluster[0])
+    else:
+        kept.extend(_resolve_overlaps(cluster))
+    return kept
+
+
+def _resolve_overlaps(
+    cluster: list[tuple[int, int, int, int]],
+) -> list[tuple[int, int, int, int]]:
+    cluster.sort(key=lambda m: (m[0] - m[1], m[0]))
     taken: set[int] = set()
     kept = []
-    for match in found:
+    for match in cluster:
         start, end = match[0], match[1]
         if start not in taken and end - 1 not in taken:
             kept.append(match)

@@ -31,6 +31,10 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u20
 def fold_latin(text: str) -> str:
     """Lower case without diacritics: 'Rançongiciel' and 'rancongiciel' match; typographic
     apostrophes are folded to "'"."""
+    if text.isascii():
+        # The same result for ASCII: no diacritics, no typographic apostrophes. Words the
+        # tokenizer meets for the first time (numbers, addresses, ids) are mostly ASCII.
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower().translate(_APOSTROPHES))
     return unicodedata.normalize(
         "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
@@ -39,6 +43,8 @@ def fold_latin(text: str) -> str:
 
 def fold_ru(text: str) -> str:
     """Lower case with ё read as е, as Russian writers commonly do."""
+    if text.isascii():
+        return text.lower()
     return text.lower().replace("ё", "е")
 
 
@@ -46,8 +52,10 @@ def fold_ar(text: str) -> str:
     """Arabic without vowel marks, with alef forms unified and a proclitic before ال removed.
 
     'والمستشفيات' (and the hospitals) and 'بالمستشفيات' (in the hospitals) match
-    'المستشفيات'; 'للمستشفيات' (for the hospitals) too.
+    'المستشفيات'; 'للمستشفيات' (for the hospitals) too. ASCII text is left as it is.
     """
+    if text.isascii():
+        return text  # what the steps below give: nothing to normalize, no article
     text = _AR_MARKS.sub("", unicodedata.normalize("NFKC", text)).translate(_AR_LETTERS)
     match = _AR_PROCLITIC.match(text)
     if match and match.end():
@@ -75,6 +83,8 @@ def ar_proclitic_forms(term: str) -> list[str]:
 
 def fold_zh(text: str) -> str:
     """Chinese has no case; full-width Latin letters and digits are made half-width."""
+    if text.isascii():
+        return text.lower()
     return unicodedata.normalize("NFKC", text).lower()
 
 

@@ -21,11 +21,11 @@ from importlib import resources
 
 import yaml
 from spacy.language import Language
-from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from glossary import Glossary
 from nlp.glossary_matcher import CONCEPTS_KEY, cached_glossary
+from nlp.norm_matcher import shared_norm_matcher
 from nlp.normalization import install_folding
 
 SECTOR_POINTS = 8
@@ -38,6 +38,9 @@ SIGNAL_WHY = {
 }
 TACTIC_ON_ESSENTIAL_POINTS = 6
 ACTIONABLE_POINTS = 4
+# The "why" of each level (1-5; 0 when unset), made once.
+SECTOR_WHY = {level: f"sector essentialness {level}/5" for level in range(6)}
+THREAT_WHY = {level: f"threat severity {level}/5" for level in range(6)}
 ESSENTIAL_MIN = 4
 
 if not Doc.has_extension("priority"):
@@ -76,23 +79,28 @@ class PriorityScorer:
                 key = strings.add(concept.id)
                 self.levels[key] = getattr(concept, scale) or 0
                 self.ids[key] = concept.id
-        self.signals = PhraseMatcher(nlp.vocab, attr="NORM")
-        self.signal_keys = {kind: strings.add(kind) for kind in SIGNAL_POINTS}
+        # Signal words share the pipeline's NORM matcher pass (:mod:`nlp.norm_matcher`).
+        self.signals = shared_norm_matcher(nlp)
+        prefix = self.signals.owner(name)
+        self.signal_keys = {kind: strings.add(prefix + kind) for kind in SIGNAL_POINTS}
         for kind, by_lang in load_signals().items():
             words = by_lang.get(nlp.lang, [])
             if words:
-                self.signals.add(kind, list(nlp.tokenizer.pipe(words)))
+                self.signals.add(prefix + kind, nlp.tokenizer.pipe(words))
 
     def __call__(self, doc: Doc) -> Doc:
         reasons: list[dict] = []
+        groups = doc.spans.data  # the SpanGroups' dict: no UserDict method per lookup
         # One pass over the concept spans, on hashes: strings and Concept objects are
         # looked up only for the winners.
         best: dict[int, tuple[int, int]] = {}  # label -> (level, kb_id), the first highest
         tactic = 0
-        for label, kb_id in self._concepts(doc):
-            level = self.levels.get(kb_id)
+        levels = self.levels
+        tactic_label = self.tactic_label
+        for label, kb_id in self._concepts(doc, groups.get(self.concepts_key)):
+            level = levels.get(kb_id)
             if level is None:
-                if label == self.tactic_label and not tactic:
+                if label == tactic_label and not tactic:
                     tactic = kb_id
                 continue
             held = best.get(label)
@@ -106,7 +114,7 @@ class PriorityScorer:
                     "sector",
                     self.ids[kb_id],
                     level * SECTOR_POINTS,
-                    f"sector essentialness {level}/5",
+                    SECTOR_WHY.get(level) or f"sector essentialness {level}/5",
                 )
             )
         threat = best.get(self.threat_label)
@@ -114,10 +122,13 @@ class PriorityScorer:
             level, kb_id = threat
             reasons.append(
                 _reason(
-                    "threat", self.ids[kb_id], level * THREAT_POINTS, f"threat severity {level}/5"
+                    "threat",
+                    self.ids[kb_id],
+                    level * THREAT_POINTS,
+                    THREAT_WHY.get(level) or f"threat severity {level}/5",
                 )
             )
-        seen = {match_id for match_id, _, _ in self.signals(doc)}
+        seen = {match[0] for match in self.signals(doc)}
         for kind, key in self.signal_keys.items():
             if key in seen:
                 reasons.append(_reason("signal", None, SIGNAL_POINTS[kind], SIGNAL_WHY[kind]))
@@ -130,22 +141,25 @@ class PriorityScorer:
                     "disinformation about an essential sector",
                 )
             )
-        if len(doc.spans.get(self.indicators_key, ())):
+        indicators = groups.get(self.indicators_key)
+        if indicators is not None and len(indicators):
             reasons.append(
                 _reason("indicators", None, ACTIONABLE_POINTS, "CVE ids or indicators to act on")
             )
-        doc._.priority = min(100, sum(r["points"] for r in reasons))
-        doc._.priority_reasons = reasons
+        underscore = doc._
+        underscore.priority = min(100, sum(r["points"] for r in reasons))
+        underscore.priority_reasons = reasons
         return doc
 
-    def _concepts(self, doc: Doc) -> Iterable[tuple[int, int]]:
+    def _concepts(self, doc: Doc, group) -> Iterable[tuple[int, int]]:
         """(label, kb_id) hashes of the concept spans: from the glossary component's plain
         copy when it matches the spans (cheaper than reading the SpanGroup back)."""
-        group = doc.spans.get(self.concepts_key, ())
         found = doc.user_data.get(CONCEPTS_KEY)
+        if group is None:
+            group = ()
         if found is not None and len(found) == len(group):
-            return ((label, kb_id) for _, _, kb_id, label in found)
-        return ((span.label, span.kb_id) for span in group)
+            return [(label, kb_id) for _, _, kb_id, label in found]
+        return [(span.label, span.kb_id) for span in group]
 
 
 def _reason(factor: str, concept: str | None, points: int, why: str) -> dict:

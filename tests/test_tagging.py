@@ -568,3 +568,37 @@ def test_components_are_declared_as_spacy_factory_entry_points() -> None:
     for name, target in declared.items():
         module, _, attr = target.partition(":")
         assert getattr(import_module(module), attr) is spacy.registry.factories.get(name), name
+
+
+def test_components_sharing_one_matcher_pass_work_alone_disabled_and_replaced(tmp_path) -> None:
+    """Glossary, countries and priority share one NORM PhraseMatcher pass per Doc
+    (``nlp.norm_matcher``): each must still find its own matches alone, with the others
+    disabled, and a replaced component must not keep its predecessor's patterns."""
+    from nlp.pipeline import build_pipeline
+
+    text = "Ransomware hit hospitals in France; services are disrupted. Quiet Heron again."
+    full = build_pipeline("en")
+    doc = full(text)
+    assert {s.kb_id_ for s in doc.spans["concepts"]} >= {"threat.ransomware", "sector.hospitals"}
+    assert [s.kb_id_ for s in doc.spans["countries"]] == ["FR"]
+    assert any(r["factor"] == "signal" for r in doc._.priority_reasons)
+
+    with full.select_pipes(enable=["briefings_countries"]):
+        alone = full(text)
+    assert [s.kb_id_ for s in alone.spans["countries"]] == ["FR"]
+    assert "concepts" not in alone.spans
+
+    countries_only = spacy.blank("en")
+    countries_only.add_pipe("briefings_countries")
+    only = countries_only(text)
+    assert [s.kb_id_ for s in only.spans["countries"]] == ["FR"]
+
+    # Another glossary replaces the shipped one: none of the old patterns stays.
+    (tmp_path / "actors.yaml").write_text(GLOSSARY, "utf-8")
+    full.replace_pipe(
+        "briefings_glossary", "briefings_glossary", config={"glossary_paths": [str(tmp_path)]}
+    )
+    again = full(text)
+    assert [s.kb_id_ for s in again.spans["concepts"]] == ["actor.test-heron"]
+    assert [s.kb_id_ for s in again.spans["countries"]] == ["FR"]
+    assert any(r["factor"] == "signal" for r in again._.priority_reasons)
