@@ -8,6 +8,13 @@ in ``manifest.txt``, signed in minisign's format. The new site is written beside
 the live one (``<output>`` is a symbolic link to a release folder) and switched
 with one atomic rename; unchanged files are hard-linked from the previous
 release, not rewritten. A crash at any point leaves the previous site whole.
+
+Rebuilds are incremental: ``state/publish/<audience>.json`` records, for the live
+release, the key of every page's and feed's inputs (the same key: its bytes are read
+back from the live release and checked against the signed manifest, not rendered),
+the needles its files were scanned with (unchanged bytes are not scanned again) and
+the needles themselves; rendered Markdown and parsed front matter are cached by
+content hash in ``state/``. Every cache is an optimisation: losing one costs time.
 """
 
 from __future__ import annotations
