@@ -59,6 +59,9 @@ class ScriptedServer(http.server.ThreadingHTTPServer):
                 return Reply(404, body=b"not scripted")
             return queue.pop(0) if len(queue) > 1 else queue[0]
 
+    def handle_error(self, request, client_address) -> None:
+        """Quiet: the fetcher hangs up on purpose (timeouts, size caps), mid-reply."""
+
 
 class ScriptedHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive and chunked bodies, like real servers
