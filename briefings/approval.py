@@ -35,7 +35,7 @@ from briefings.documents import (
 )
 from briefings.errors import ConfigError, WorkflowError
 from briefings.models import ApprovalRecord, BriefingRecord
-from briefings.store import Store
+from briefings.store import Connection, Store
 from briefings.tlp import TLP
 from briefings.workspace import Workspace
 
@@ -366,8 +366,12 @@ class Workflow:
             )
         return self._transition(record, "withdrawn", officer, "withdraw", reason, void=False)
 
-    def mark_published(self, briefing_id: str, actor: str, content_hash: str) -> BriefingRecord:
-        """Record that the approved bytes ``content_hash`` were published (the publish stage calls this)."""
+    def mark_published(
+        self, briefing_id: str, actor: str, content_hash: str, *, conn: Connection | None = None
+    ) -> BriefingRecord:
+        """Record that the approved bytes ``content_hash`` were published (the publish stage calls this).
+
+        ``conn``: inside the caller's transaction (see :meth:`mark_published_many`)."""
         record = self.record(briefing_id)
         if record.state not in ("approved", "published"):
             raise WorkflowError(
@@ -379,8 +383,9 @@ class Workflow:
                 f"{briefing_id}: {content_hash[:12]}… is not the approved text; refusing to record it"
             )
         record = self._transition(
-            record, "published", actor, "publish", None, void=False, content_hash=content_hash
-        )
+            record, "published", actor, "publish", None, void=False, content_hash=content_hash,
+            conn=conn,
+        )  # fmt: skip
         if record.corrects:
             original = self.store.get_briefing(record.corrects)
             if original is not None and original.state == "published":
@@ -391,8 +396,22 @@ class Workflow:
                     "corrected",
                     f"superseded by {record.id}",
                     void=False,
+                    conn=conn,
                 )
         return record
+
+    def mark_published_many(
+        self, published: list[tuple[str, str]], actor: str
+    ) -> list[BriefingRecord]:
+        """:meth:`mark_published` for each ``(briefing id, content hash)``, all in one
+        transaction (all recorded or none) and one write of the audit head: a site
+        publishes thousands of briefings at once, and a commit each costs a sync each."""
+        if not published:
+            return []
+        with self.store.transaction() as conn:
+            records = [self.mark_published(i, actor, digest, conn=conn) for i, digest in published]
+        self.audit.write_head()
+        return records
 
     def correct(self, briefing_id: str, officer: str) -> BriefingRecord:
         """Start a correction of a published briefing: a new draft version that says what changed."""
@@ -454,9 +473,15 @@ class Workflow:
         *,
         void: bool,
         content_hash: str | None = None,
+        conn: Connection | None = None,
     ) -> BriefingRecord:
+        """One state change and its audit entry, in one transaction: the caller's
+        (``conn``; it writes the audit head after committing) or a new one."""
         now = self.clock()
-        with self.store.transaction() as conn:
+        outer = conn
+        with (
+            contextlib.nullcontext(outer) if outer is not None else self.store.transaction() as conn
+        ):
             if void:
                 self.store.void_approvals(conn, record.id, record.lang, f"{action}: {reason}", now)
             record.state = state
@@ -468,7 +493,8 @@ class Workflow:
                 content_hash=content_hash or record.content_hash,
                 details={"reason": reason} if reason else {}, at=now,
             )  # fmt: skip
-        self.audit.write_head()
+        if outer is None:
+            self.audit.write_head()
         return record
 
     # -- reading ------------------------------------------------------------------------
