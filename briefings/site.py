@@ -141,11 +141,13 @@ class Publication:
         return str(self.meta.get("title") or self.record.title)
 
 
+@lru_cache(maxsize=1 << 16)
 def href(from_file: str, to_file: str) -> str:
     """A relative link between two site files, with pretty URLs for index pages.
 
     Both are paths from the site's root ("en/x/index.html"); string work only
-    (``posixpath.relpath`` asks the OS for the current folder on every call)."""
+    (``posixpath.relpath`` asks the OS for the current folder on every call), memoised:
+    a listing page links the same few concept pages from every summary."""
     here = from_file.split("/")[:-1]
     there = to_file.split("/")
     common = 0
