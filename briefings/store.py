@@ -17,6 +17,7 @@ import logging
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -399,6 +400,26 @@ def _nul_free_str_dumper() -> type:
     return NulFreeStrDumper
 
 
+SQLITE_TIMEOUT = 30.0  # seconds a statement waits for another connection's lock
+
+
+def _enable_wal(raw: sqlite3.Connection) -> None:
+    """Switch a connection's database to WAL. On a new file, several processes opening it
+    at once race for that switch, and SQLite answers "database is locked" at once
+    instead of waiting (the busy timeout does not cover it): try again until the timeout."""
+    deadline = time.monotonic() + SQLITE_TIMEOUT
+    delay = 0.01
+    while True:
+        try:
+            raw.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
 def _lock_key(schema: str) -> int:
     """The advisory lock of one store: stores in other schemas of the database never wait."""
     digest = hashlib.sha256(f"briefings-store:{schema}".encode()).digest()
@@ -485,9 +506,9 @@ class Store:
         return conn
 
     def _open_sqlite(self) -> Connection:
-        raw = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        raw = sqlite3.connect(self.path, timeout=SQLITE_TIMEOUT, isolation_level=None)
         raw.row_factory = sqlite3.Row
-        raw.execute("PRAGMA journal_mode=WAL")
+        _enable_wal(raw)
         raw.execute("PRAGMA foreign_keys=ON")
         raw.execute("PRAGMA synchronous=NORMAL")
         return Connection(raw, postgres=False)
