@@ -322,11 +322,21 @@ class Workflow:
         self.audit.write_head()
         return record
 
-    def approved_bytes(self, briefing_id: str, lang: str | None = None) -> bytes | None:
-        """The exact bytes the required officers approved, or None: what publishing may use."""
-        record = self.record(briefing_id)
+    def approved_bytes(
+        self,
+        briefing_id: str,
+        lang: str | None = None,
+        *,
+        record: BriefingRecord | None = None,
+        approvals: list[ApprovalRecord] | None = None,
+    ) -> bytes | None:
+        """The exact bytes the required officers approved, or None: what publishing may use.
+        ``record`` and ``approvals`` (all of this language's): when the caller has them."""
+        record = record if record is not None else self.record(briefing_id)
         lang = lang or record.lang
-        approvals = [a for a in self.store.approvals(record.id, lang) if not a.is_void]
+        if approvals is None:
+            approvals = self.store.approvals(record.id, lang)
+        approvals = [a for a in approvals if not a.is_void]
         by_hash: dict[str, set[str]] = {}
         for approval in approvals:
             by_hash.setdefault(approval.sha256, set()).add(approval.officer)

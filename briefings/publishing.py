@@ -12,8 +12,9 @@ release, not rewritten. A crash at any point leaves the previous site whole.
 Rebuilds are incremental: ``state/publish/<audience>.json`` records, for the live
 release, the key of every page's and feed's inputs (the same key: its bytes are read
 back from the live release and checked against the signed manifest, not rendered),
-the needles its files were scanned with (unchanged bytes are not scanned again) and
-the needles themselves; rendered Markdown and parsed front matter are cached by
+the needles its files were scanned with (unchanged bytes are not scanned again), the
+needles themselves, and each live file's size, inode, mtime and ctime right after it was
+written (a file whose stat is unchanged is not hashed again; any difference: hashed); rendered Markdown and parsed front matter are cached by
 content hash in ``state/``. Every cache is an optimisation: losing one costs time.
 """
 
@@ -47,7 +48,7 @@ from briefings.metrics import (
     status_page,
     weekly_medians,
 )
-from briefings.models import BriefingRecord
+from briefings.models import ApprovalRecord, BriefingRecord
 from briefings.rendering import MarkdownRenderer
 from briefings.signing import SigningKey, load_or_create_key
 from briefings.site import PageCache, Publication, SiteBuilder, build_fingerprint
@@ -114,8 +115,8 @@ def _published_hashes(store: Store) -> dict[str, tuple[str | None, str | None]]:
     return found
 
 
-def _approved_at(store: Store, briefing_id: str, lang: str, digest: str) -> datetime | None:
-    times = [a.approved_at for a in store.approvals(briefing_id, lang) if a.sha256 == digest]
+def _approved_at(approvals: list[ApprovalRecord], digest: str) -> datetime | None:
+    times = [a.approved_at for a in approvals if a.sha256 == digest]
     return max(times) if times else None
 
 
@@ -198,11 +199,13 @@ def collect_publications(
     store = workflow.store
     parse = (documents or DocumentCache(None)).parse
     published = _published_hashes(store)
+    every_approval = store.approvals_by_briefing()  # one query, not several per briefing
     publications = []
     for record in store.list_briefings(states=PUBLISHED_STATES + REVISED_STATES):
         first_digest, digest = published.get(record.id, (None, None))
+        approvals = every_approval.get((record.id, record.lang), [])
         if record.state == "approved":
-            raw = workflow.approved_bytes(record.id)
+            raw = workflow.approved_bytes(record.id, record=record, approvals=approvals)
         else:  # published, withdrawn, corrected or revised since: what was published stays
             if digest is None and record.state in REVISED_STATES:
                 continue  # never published: nothing to keep on the site
@@ -227,8 +230,8 @@ def collect_publications(
         except ValueError:
             report.skipped.append(f"{record.id}: unreadable tlp in its front matter")
             continue
-        approved_at = _approved_at(store, record.id, record.lang, digest)
-        first = _approved_at(store, record.id, record.lang, first_digest) if first_digest else None
+        approved_at = _approved_at(approvals, digest)
+        first = _approved_at(approvals, first_digest) if first_digest else None
         # Published when its first text was; an approved new text is an update.
         when = first or approved_at or record.created_at or utcnow()
         revised = max(approved_at or when, when)
@@ -240,7 +243,9 @@ def collect_publications(
             record, record.lang, document.meta, document.body, raw, when, updated, {}, withdrawn
         )
         publications.append(source)
-        publications += _translations(workflow, record, digest, source, report, parse)
+        publications += _translations(
+            workflow, record, digest, source, report, parse, every_approval
+        )
     return publications
 
 
@@ -251,6 +256,7 @@ def _translations(
     source: Publication,
     report: PublishReport,
     parse: Callable[[bytes, Path], BriefingFile] = parse_document,
+    every_approval: dict[tuple[str, str], list[ApprovalRecord]] | None = None,
 ) -> list[Publication]:
     """Translations of this exact source text that the policy lets out."""
     out = []
@@ -272,12 +278,15 @@ def _translations(
                 f"{record.id} ({lang}): translation is stale (its source changed)"
             )
             continue
-        reviewed = workflow.approved_bytes(record.id, lang)
+        approvals = (
+            every_approval.get((record.id, lang), [])
+            if every_approval is not None
+            else workflow.store.approvals(record.id, lang)
+        )
+        reviewed = workflow.approved_bytes(record.id, lang, record=record, approvals=approvals)
         if reviewed is not None:
             document = parse(reviewed, path)
-            reviewers = sorted(
-                {a.officer for a in workflow.store.approvals(record.id, lang) if not a.is_void}
-            )
+            reviewers = sorted({a.officer for a in approvals if not a.is_void})
             provenance = {
                 "machine_translated": False,
                 "reviewed_by": reviewers,
@@ -875,7 +884,7 @@ def _publish_audience(
     builder.pages = PageCache(
         build_fingerprint(_template_dirs(workspace), builder.settings()),
         record.page_keys(live_manifest),
-        _live_reader(live, live_manifest, verified),
+        _live_reader(live, live_manifest, verified, record.stats(live_manifest)),
     )
     files = builder.build(allowed)
     files["briefings.pub"] = key.public.minisign_text().encode()
@@ -920,11 +929,17 @@ def _publish_audience(
         report.changed = False
         report.release = live.name
         writer.prune(live)  # what a killed run left behind
-        record.save(manifest, scanner.digest, builder.pages.keys, needles_key, needles)
+        record.save(
+            manifest, scanner.digest, builder.pages.keys, needles_key, needles,
+            _release_stats(live, files),
+        )  # fmt: skip
         return report
     release_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{digests[MANIFEST][:8]}"
     final, report.written, report.linked = writer.write(files, release_name, digests, set(verified))
-    record.save(manifest, scanner.digest, builder.pages.keys, needles_key, needles)
+    record.save(
+        manifest, scanner.digest, builder.pages.keys, needles_key, needles,
+        _release_stats(final, files),
+    )  # fmt: skip
     report.release = final.name
     log.info(
         "audience %s: %d files (%d written, %d unchanged)",
@@ -936,21 +951,53 @@ def _publish_audience(
     return report
 
 
+def _file_stat(path: str) -> list[int] | None:
+    """What changes whenever a file's bytes do: size, inode, mtime and ctime (the last
+    cannot be set back by hand)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _release_stats(release: Path, files: Iterable[str]) -> dict[str, list[int]]:
+    """The files' stats in ``release``, just written and switched in (after pruning,
+    which changes the ctime of files linked into older releases)."""
+    base = str(release)
+    stats = {path: _file_stat(f"{base}/{path}") for path in files}
+    return {path: st for path, st in stats.items() if st is not None}
+
+
 def _live_reader(
-    live: Path | None, live_manifest: bytes | None, verified: dict[str, str]
+    live: Path | None,
+    live_manifest: bytes | None,
+    verified: dict[str, str],
+    stats: dict[str, list[int]] | None = None,
 ) -> Callable[[str], bytes | None]:
     """Reads a file of the live release if its bytes are still the ones its signed
-    manifest lists (recording their digest in ``verified``); None otherwise."""
+    manifest lists (recording their digest in ``verified``); None otherwise. A file
+    whose size, inode, mtime and ctime are still those ``stats`` recorded right after
+    the release was written is not hashed again; any difference means hashing it."""
     listed = read_manifest(live_manifest.decode("utf-8", "replace")) if live_manifest else {}
+    stats = stats or {}
+    base = str(live) if live else ""
 
     def fetch(path: str) -> bytes | None:
         expected = listed.get(path)
         if live is None or expected is None:
             return None
+        full = f"{base}/{path}"
+        recorded = stats.get(path)
+        before = _file_stat(full) if recorded else None
         try:
-            data = (live / path).read_bytes()
+            with open(full, "rb") as handle:
+                data = handle.read()
         except OSError:
             return None
+        if recorded and before == recorded and before[0] == len(data):
+            verified[path] = expected
+            return data
         digest = hashlib.sha256(data).hexdigest()
         if digest != expected:
             return None  # damaged in place: build it again
@@ -992,6 +1039,12 @@ class _BuildRecord:
         keys = self._load(live_manifest).get("pages")
         return keys if isinstance(keys, dict) else {}
 
+    def stats(self, live_manifest: bytes | None) -> dict[str, list[int]]:
+        """Size, inode, mtime and ctime of each file of the live release, taken right
+        after it was written (see :func:`_live_reader`)."""
+        found = self._load(live_manifest).get("stats")
+        return found if isinstance(found, dict) else {}
+
     def needles(self, key: str) -> dict[str, list[str]] | None:
         """The needles the last build made from the same inputs (see :func:`_needles_key`)."""
         if self._record is None:
@@ -1011,8 +1064,10 @@ class _BuildRecord:
         pages: dict[str, str],
         needles_key: str | None = None,
         needles: dict[str, list[str]] | None = None,
+        stats: dict[str, list[int]] | None = None,
     ) -> None:
         record = {
+            "stats": stats or {},
             "manifest": hashlib.sha256(manifest).hexdigest(),
             "needles": needles_digest,
             "pages": pages,

@@ -1098,20 +1098,15 @@ class Store:
             sql += " AND lang = ?"
             params.append(lang)
         rows = self._connect().execute(sql + " ORDER BY id", params).fetchall()
-        return [
-            ApprovalRecord(
-                id=r["id"],
-                briefing_id=r["briefing_id"],
-                lang=r["lang"],
-                officer=r["officer"],
-                approved_at=_from_iso(r["approved_at"]),
-                note=r["note"],
-                sha256=r["sha256"],
-                voided_at=_from_iso(r["voided_at"]),
-                void_reason=r["void_reason"],
-            )
-            for r in rows
-        ]
+        return [_approval_record(r) for r in rows]
+
+    def approvals_by_briefing(self) -> dict[tuple[str, str], list[ApprovalRecord]]:
+        """Every approval, by (briefing, language), each list in :meth:`approvals`'
+        order: one query where a build would make several per briefing."""
+        found: dict[tuple[str, str], list[ApprovalRecord]] = {}
+        for r in self._connect().execute("SELECT * FROM approvals ORDER BY id").fetchall():
+            found.setdefault((r["briefing_id"], r["lang"]), []).append(_approval_record(r))
+        return found
 
     def void_approvals(
         self, conn: Connection, briefing_id: str, lang: str, reason: str, at: datetime
@@ -1265,3 +1260,17 @@ class Store:
         return (
             self._connect().execute("SELECT COUNT(*) AS n FROM translation_memory").fetchone()["n"]
         )
+
+
+def _approval_record(r: Any) -> ApprovalRecord:
+    return ApprovalRecord(
+        id=r["id"],
+        briefing_id=r["briefing_id"],
+        lang=r["lang"],
+        officer=r["officer"],
+        approved_at=_from_iso(r["approved_at"]),
+        note=r["note"],
+        sha256=r["sha256"],
+        voided_at=_from_iso(r["voided_at"]),
+        void_reason=r["void_reason"],
+    )
