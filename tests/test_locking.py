@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from briefings.errors import BriefingsError
 from briefings.locking import DatabaseLock, LockHeld, WorkspaceLock, lock_for
 from briefings.workspace import open_workspace
 
@@ -97,7 +98,7 @@ def test_locks_are_per_name_and_per_schema(postgres_database, second_schema):
 def test_an_unreachable_database_is_a_clear_error_with_the_password_hidden():
     port = _closed_port()
     lock = DatabaseLock(f"postgresql://me:secret@127.0.0.1:{port}/db", "publish")
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(BriefingsError) as caught:
         lock.acquire()
     message = str(caught.value)
     assert message.startswith("cannot take the publish lock in postgresql://me:***@127.0.0.1")
