@@ -30,7 +30,6 @@ import email.utils
 import html
 import io
 import json
-import os
 import platform
 import pstats
 import random
@@ -44,6 +43,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
+
+from common import log, machine
 
 LANGS = ("en", "fr", "es", "ar")
 # Out of every 20 entries: 12 English, 3 French, 3 Spanish, 2 Arabic.
@@ -447,23 +448,6 @@ def spawn(side: str, root: Path, entries: int, run_id: str, profile_out: Path | 
     if done.stderr.strip():  # warnings the pipeline logged: show them, they matter
         sys.stderr.write(done.stderr)
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def machine() -> str:
-    model = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    parts = [f"{platform.system()} {platform.machine()}", model, f"{os.cpu_count()} CPUs"]
-    return ", ".join(p for p in parts if p)
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def measure(args: argparse.Namespace) -> int:

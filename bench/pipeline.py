@@ -30,7 +30,6 @@ server is already up) and also reported with it included. Target: <= 15 %.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.util
 import json
 import os
@@ -42,15 +41,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import log, machine
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "coalition"
 STAGES = ("ingest", "tag", "draft", "translate", "publish")
 TARGET_OVERHEAD_PCT = 15.0
 OFFICERS = ("demo-officer-1", "demo-officer-2")
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # -- the workspace ------------------------------------------------------------------------------
@@ -283,20 +280,6 @@ def spawn(side: str, root: Path, args: argparse.Namespace, home: Path) -> dict:
 
 
 # -- the parent ---------------------------------------------------------------------------------
-
-
-def machine() -> str:
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return ", ".join(
-        p
-        for p in (f"{platform.system()} {platform.machine()}", model, f"{os.cpu_count()} CPUs")
-        if p
-    )
 
 
 def measure(args: argparse.Namespace) -> int:

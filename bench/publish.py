@@ -41,8 +41,6 @@ import cProfile
 import gc
 import importlib.util
 import json
-import os
-import platform
 import pstats
 import random
 import shutil
@@ -51,6 +49,8 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+
+from common import log, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -108,10 +108,6 @@ SECTORS = ["sector.hospitals", "sector.water", "sector.rail", "sector.energy",
            "sector.education", "sector.telecom", "sector.aviation", "sector.banking"]  # fmt: skip
 THREATS = ["threat.ransomware", "threat.wiper", "threat.ddos", "threat.phishing",
            "threat.gnss-jamming", "threat.ics-manipulation"]  # fmt: skip
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def load_fixtures():
@@ -295,10 +291,6 @@ def inodes(folder: Path) -> dict[str, int]:
     return {
         p.relative_to(folder).as_posix(): p.stat().st_ino for p in folder.rglob("*") if p.is_file()
     }
-
-
-def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
 
 
 def run(args) -> dict:

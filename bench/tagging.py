@@ -47,12 +47,13 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import platform
 import random
 import sys
 import time
 from pathlib import Path
+
+from common import log, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -73,23 +74,6 @@ ORGS = {
 }  # fmt: skip
 DOMAINS = ["update-check[.]net", "cdn-static(.)top", "login-secure[.]xyz", "mail-verify.com",
            "portal-sso[.]online", "files-share[.]site"]  # fmt: skip
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def machine() -> str:
-    model = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    parts = [f"{platform.system()} {platform.machine()}", model, f"{os.cpu_count()} CPUs"]
-    return ", ".join(p for p in parts if p)
 
 
 # -- the texts ------------------------------------------------------------------------------

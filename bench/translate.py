@@ -61,6 +61,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import log, machine
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
@@ -69,23 +71,6 @@ MODELS = ROOT / "models"
 TARGET_RATIO = 5.0
 TARGET_WARM_MODEL_CALLS = 0
 SOURCE_LANG, TARGET_LANG = "en", "fr"
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def machine() -> str:
-    model = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    parts = [f"{platform.system()} {platform.machine()}", model, f"{os.cpu_count()} CPUs"]
-    return ", ".join(p for p in parts if p)
 
 
 def refuse_network() -> None:
