@@ -2,10 +2,8 @@
 items stored in the real store (SQLite, or PostgreSQL through the ``database``
 fixture) and tagged without spaCy, a controllable clock.
 
-Not a test module and not a conftest: test files load it explicitly (pytest runs
-with ``--import-mode=importlib``, which does not put ``tests/`` on ``sys.path``)::
-
-    bf = _load_builders()   # a few lines at the top of each test file
+Not a test module and not a conftest: test files ``import briefing_fixtures as bf``
+(tests/conftest.py puts this folder on ``sys.path``).
 
 Tagging is tested elsewhere; here analyses are written straight into the store
 with :meth:`Store.save_analyses`, exactly as the tagging stage would.

@@ -7,6 +7,7 @@ a test writes goes to its own ``tmp_path``.
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
@@ -16,6 +17,12 @@ import psycopg
 import pytest
 
 from briefings.workspace import CONFIG_NAME, Workspace, open_workspace
+
+# The shared builders (briefing_fixtures, publishing_fixtures) are plain modules of this
+# folder. importlib mode keeps tests/ off sys.path, because argostranslate installs a
+# top-level "tests" package; putting this folder itself (not its parent) on the path
+# lets test files import the builders by name without clashing with it.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # Elements that run code, load or embed something, restyle the page, submit data
 # or change how links resolve: none of them may survive sanitizing.

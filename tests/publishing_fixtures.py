@@ -3,35 +3,23 @@ audiences ``public`` (TLP:CLEAR) and ``members`` (TLP:AMBER), briefings drafted 
 stored items, edited and approved by officers through the real workflow, published
 with the real :func:`publish_site`.
 
-Not a test module and not a conftest: test files load it by path (pytest runs with
-``--import-mode=importlib``), and it loads ``briefing_fixtures`` the same way.
+Not a test module and not a conftest: test files ``import publishing_fixtures as pf``
+(tests/conftest.py puts this folder on ``sys.path``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
+
+import briefing_fixtures as bf
 
 from briefings.documents import parse_document, render_document
 from briefings.publishing import PublishReport, publish_site
 from briefings.store import Store
 from briefings.tlp import TLP
 from briefings.workspace import CONFIG_NAME, open_workspace
-
-
-def load_by_path(name: str):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-bf = load_by_path("briefing_fixtures")
 
 AUDIENCES = """
 [[audiences]]

@@ -8,29 +8,16 @@ without spaCy); files are changed with real writes, as an officer's editor would
 from __future__ import annotations
 
 import ast
-import importlib.util
-import sys
 import threading
 from pathlib import Path
 
+import briefing_fixtures as bf
 import pytest
 
 from briefings.audit import AuditLog
 from briefings.documents import sha256_bytes
 from briefings.errors import WorkflowError
 
-
-def _load_builders():
-    name = "briefing_fixtures"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-bf = _load_builders()
 ROOT = Path(__file__).resolve().parent.parent
 
 

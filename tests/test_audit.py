@@ -4,31 +4,17 @@ real database) is found by ``verify`` and by ``briefings audit verify``."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
-import sys
 import threading
 from pathlib import Path
 
+import briefing_fixtures as bf
 import pytest
 
 from briefings.audit import GENESIS, AuditLog, entry_hash
 from briefings.cli import main
 from briefings.documents import sha256_bytes
-
-
-def _load_builders():
-    name = "briefing_fixtures"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-bf = _load_builders()
 
 
 @pytest.fixture

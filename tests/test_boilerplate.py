@@ -8,10 +8,9 @@ text copied into a CLEAR briefing must still fail the build.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
+import publishing_fixtures as pf
 import pytest
 
 from briefings.boilerplate import (
@@ -24,18 +23,6 @@ from briefings.boilerplate import (
 from briefings.errors import PublishError
 from briefings.publishing import clauses, markdown_reading
 from briefings.tlp import TLP
-
-
-def _load(name: str):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-pf = _load("publishing_fixtures")
 
 
 def reading(text: str) -> list[str]:

@@ -3,27 +3,14 @@ that a refused command leaves the store, the audit log and the files exactly as 
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
+import briefing_fixtures as bf
 import pytest
 
 from briefings.cli import main
 
-
-def _load_builders():
-    name = "briefing_fixtures"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-bf = _load_builders()
 P = bf.PERIOD
 DIGEST = f"digest-{P}"
 

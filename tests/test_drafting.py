@@ -4,13 +4,12 @@ addenda, inert Markdown from hostile feeds, template overrides."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from datetime import timedelta
 from html import escape
 from pathlib import Path
 
+import briefing_fixtures as bf
 import pytest
 from markdown_it import MarkdownIt
 
@@ -28,17 +27,6 @@ except ImportError:  # pragma: no cover
     markdown = None
 
 
-def _load_builders():
-    name = "briefing_fixtures"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-bf = _load_builders()
 T0 = bf.T0
 P = bf.PERIOD
 WINDOW = timedelta(hours=72)

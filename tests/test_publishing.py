@@ -8,7 +8,6 @@ live site alone, hostile HTML never survives, and the same workspace gives the s
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -23,6 +22,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
+import publishing_fixtures as pf
 import pytest
 
 from briefings.documents import parse_document
@@ -33,17 +33,6 @@ from briefings.tlp import TLP
 from briefings.verification import verify_site
 from briefings.workspace import open_workspace
 
-
-def _load(name: str):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-pf = _load("publishing_fixtures")
 bf = pf.bf
 REPO = Path(__file__).resolve().parents[1]
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # the clock of PUBLISH_SCRIPT

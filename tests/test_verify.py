@@ -5,30 +5,18 @@ verify; and the real ``minisign`` accepts the signatures."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+import publishing_fixtures as pf
 import pytest
 
 from briefings.cli import main
 from briefings.publishing import MANIFEST, SIGNATURE, manifest_bytes
 from briefings.signing import PUBLIC_NAME, create_key
 
-
-def _load(name: str):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-pf = _load("publishing_fixtures")
 MINISIGN = Path("/usr/bin/minisign")
 
 

@@ -6,15 +6,14 @@ only ever shows as text."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import stat
-import sys
 import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 
+import briefing_fixtures as bf
 import pytest
 from argon2 import PasswordHasher, profiles
 
@@ -33,17 +32,6 @@ with warnings.catch_warnings():  # starlette announces its move to httpx2 on imp
     from starlette.testclient import TestClient
 
 
-def _load_builders():
-    name = "briefing_fixtures"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-bf = _load_builders()
 P = bf.PERIOD
 DIGEST = f"digest-{P}"
 AMBER_DIGEST = f"digest-{P}-amber"

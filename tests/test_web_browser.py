@@ -9,14 +9,13 @@ Playwright never downloads a browser here.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
-import sys
 import threading
 import time
 from pathlib import Path
 
+import briefing_fixtures as bf
 import pytest
 from argon2 import PasswordHasher, profiles
 
@@ -43,17 +42,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 uvicorn = pytest.importorskip("uvicorn")
 
 
-def _load_builders():
-    name = "briefing_fixtures"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-bf = _load_builders()
 DIGEST = f"digest-{bf.PERIOD}"
 AMBER_DIGEST = f"digest-{bf.PERIOD}-amber"
 PASSWORD = "correct horse battery staple"
