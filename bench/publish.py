@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
-import importlib.util
 import json
 import pstats
 import random
@@ -111,15 +110,14 @@ THREATS = ["threat.ransomware", "threat.wiper", "threat.ddos", "threat.phishing"
 
 
 def load_fixtures():
-    """``tests/publishing_fixtures.py`` (and the builders it loads), by path."""
-    name = "publishing_fixtures"
-    if name not in sys.modules:
-        path = ROOT / "tests" / f"{name}.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """``tests/publishing_fixtures.py`` and the builders it imports, from the tests folder
+    (put on the path as tests/conftest.py does: itself, not its parent)."""
+    tests = str(ROOT / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)
+    import publishing_fixtures
+
+    return publishing_fixtures
 
 
 # -- texts -------------------------------------------------------------------------------
