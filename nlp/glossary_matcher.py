@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, SpanGroup
 
 from glossary import Glossary, glossary_version, load_glossary
 from nlp.inflection import ru_case_forms
@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 # exactly as written. Lower-case terms and longer names are folded.
 EXACT_MAX_CHARS = 5
 
-# doc.user_data key: the concept spans as (start, end, concept id hash, category hash).
+# doc.user_data key: the concept spans as (start, end, rule), where rule[0] is the concept id
+# hash and rule[1] the category hash.
 CONCEPTS_KEY = "briefings.concepts"
 
 GENERATED_FORMS: dict[str, Callable[[str], list[str]]] = {
@@ -81,26 +82,29 @@ class GlossaryMatcher:
         # One NORM matcher pass per Doc, shared with the countries and priority components.
         self.matcher = shared_norm_matcher(nlp)
         prefix = self.matcher.owner(name)
-        # match key -> (concept id hash, category hash, token texts required or None)
-        self.rules: dict[int, tuple[int, int, frozenset[tuple[str, ...]] | None]] = {}
-        patterns: dict[str, list[str]] = {}
-        exact_forms: dict[str, set[tuple[str, ...]]] = {}
+        # spaCy's Chinese segmenter makes each Latin letter a token.
+        letters_split = len(nlp.make_doc("SQLite")) > 1
+        # match key -> rule: (concept id hash, category hash, check), where check is None
+        # when any match of the key is a concept, else (token texts required or None,
+        # whether the match must not sit inside a longer Latin word).
+        self.rules: dict[int, tuple[int, int, tuple | None]] = {}
+        self.pattern_count = 0
         for key, texts in self._patterns(nlp.lang).items():
             concept_id, _, exact = key.partition("|")
             docs = list(nlp.tokenizer.pipe(texts))
             self.matcher.add(prefix + key, docs)
-            if exact:
-                exact_forms[key] = {tuple(t.text for t in doc) for doc in docs}
-            patterns[key] = texts
+            forms = frozenset(tuple(t.text for t in doc) for doc in docs) if exact else None
+            latin_edges = letters_split and any(
+                _is_latin_alnum(text[0]) or _is_latin_alnum(text[-1]) for text in texts
+            )
             category = self.glossary.concept(concept_id).category
             self.rules[strings.add(prefix + key)] = (
                 strings.add(concept_id),
                 strings.add(category),
-                frozenset(exact_forms[key]) if exact else None,
+                (forms, latin_edges) if forms is not None or latin_edges else None,
             )
-        self.pattern_count = sum(map(len, patterns.values()))
-        # spaCy's Chinese segmenter makes each Latin letter a token.
-        self.letters_split = len(nlp.make_doc("SQLite")) > 1
+            self.pattern_count += len(texts)
+        self.checked = any(rule[2] is not None for rule in self.rules.values())
         log.debug("glossary matcher for %s: %d patterns", nlp.lang, self.pattern_count)
 
     def _patterns(self, lang: str) -> dict[str, list[str]]:
@@ -136,23 +140,14 @@ class GlossaryMatcher:
         return by_key
 
     def __call__(self, doc: Doc) -> Doc:
-        found = []
-        rules = self.rules
-        letters_split = self.letters_split
-        for match_id, start, end in self.matcher(doc):
-            rule = rules.get(match_id)
-            if rule is None:
-                continue  # another component's pattern
-            concept, label, exact = rule
-            if exact is not None and tuple(doc[i].text for i in range(start, end)) not in exact:
-                continue
-            if letters_split and _inside_latin_word(doc, start, end):
-                continue
-            found.append((start, end, concept, label))
+        get = self.rules.get
+        # (start, end, rule) of this component's matches, in the matcher's order (by start).
+        found = [(start, end, rule) for key, start, end in self.matcher(doc) if (rule := get(key))]
+        if self.checked and found:
+            found = [match for match in found if match[2][2] is None or _passes(doc, *match)]
         kept = _longest_first(found)
-        doc.spans[self.spans_key] = [
-            Span(doc, start, end, label=label, kb_id=concept) for start, end, concept, label in kept
-        ]
+        spans = [Span(doc, start, end, rule[1], None, None, rule[0]) for start, end, rule in kept]
+        doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans)
         # The same as plain tuples, for the priority: reading a SpanGroup back makes a
         # Span object per item, about 0.7 microseconds each.
         doc.user_data[CONCEPTS_KEY] = kept
@@ -167,6 +162,14 @@ def _fold_phrase(fold: Callable[[str], str], text: str) -> str:
     return " ".join(fold(word) for word in text.split())
 
 
+def _passes(doc: Doc, start: int, end: int, rule: tuple) -> bool:
+    """Whether a match of a checked rule is written as its term and is a whole word."""
+    forms, latin_edges = rule[2]
+    if forms is not None and tuple(doc[i].text for i in range(start, end)) not in forms:
+        return False
+    return not (latin_edges and _inside_latin_word(doc, start, end))
+
+
 def _inside_latin_word(doc: Doc, start: int, end: int) -> bool:
     """True when the match begins or ends flush against more Latin letters or digits."""
     first, last = doc[start], doc[end - 1]
@@ -179,9 +182,10 @@ def _inside_latin_word(doc: Doc, start: int, end: int) -> bool:
     return False
 
 
-def _longest_first(found: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
-    """Non-overlapping matches, longer first, then earlier (as ``spacy.util.filter_spans``),
-    in text order. Works on tuples, so only the kept matches become Spans.
+def _longest_first(found: list[tuple]) -> list[tuple]:
+    """Non-overlapping matches ``(start, end, ...)``, longer first, then earlier (as
+    ``spacy.util.filter_spans``), in text order. Works on tuples, so only the kept
+    matches become Spans.
 
     ``found`` is in the PhraseMatcher's order (by start). Most matches overlap nothing and
     are kept as they are; each run of overlapping ones is resolved on its own, which
@@ -189,17 +193,17 @@ def _longest_first(found: list[tuple[int, int, int, int]]) -> list[tuple[int, in
     touch another)."""
     if len(found) < 2:
         return found
-    kept: list[tuple[int, int, int, int]] = []
-    cluster: list[tuple[int, int, int, int]] = []
-    cluster_end = -1
+    kept: list[tuple] = []
+    cluster: list[tuple] = []
+    cluster_start = cluster_end = -1
     for match in found:
         if match[0] >= cluster_end:
             if len(cluster) == 1:
                 kept.append(cluster[0])
             elif cluster:
-                kept.extend(_resolve_overlaps(cluster))
+                kept.extend(_resolve_overlaps(cluster, cluster_start, cluster_end))
             cluster = [match]
-            cluster_end = match[1]
+            cluster_start, cluster_end = match[0], match[1]
         else:
             cluster.append(match)
             if match[1] > cluster_end:
@@ -207,22 +211,27 @@ def _longest_first(found: list[tuple[int, int, int, int]]) -> list[tuple[int, in
     if len(cluster) == 1:
         kept.append(cluster[0])
     else:
-        kept.extend(_resolve_overlaps(cluster))
+        kept.extend(_resolve_overlaps(cluster, cluster_start, cluster_end))
     return kept
 
 
-def _resolve_overlaps(
-    cluster: list[tuple[int, int, int, int]],
-) -> list[tuple[int, int, int, int]]:
-    cluster.sort(key=lambda m: (m[0] - m[1], m[0]))
+def _resolve_overlaps(cluster: list[tuple], start: int, end: int) -> list[tuple]:
+    """A run of overlapping matches from ``start`` to ``end`` resolved longest first."""
+    for match in cluster:
+        # The usual run: a term inside a longer one ("phishing" in "phishing emails"). A
+        # match covering the whole run is the longest and overlaps all the others; the
+        # first such in the matcher's order is the earlier of equals (a stable sort).
+        if match[0] == start and match[1] == end:
+            return [match]
+    cluster = sorted(cluster, key=lambda m: (m[0] - m[1], m[0]))
     taken: set[int] = set()
     kept = []
     for match in cluster:
-        start, end = match[0], match[1]
-        if start not in taken and end - 1 not in taken:
+        first, stop = match[0], match[1]
+        if first not in taken and stop - 1 not in taken:
             kept.append(match)
-            taken.update(range(start, end))
-    kept.sort()
+            taken.update(range(first, stop))
+    kept.sort(key=lambda m: m[0])
     return kept
 
 

@@ -15,7 +15,6 @@ It runs after the glossary and indicators components and reads their spans.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
@@ -43,6 +42,10 @@ SECTOR_WHY = {level: f"sector essentialness {level}/5" for level in range(6)}
 THREAT_WHY = {level: f"threat severity {level}/5" for level in range(6)}
 ESSENTIAL_MIN = 4
 
+# Where spaCy keeps a Doc extension's value (``Underscore._get_key``).
+PRIORITY_KEY = ("._.", "priority", None, None)
+REASONS_KEY = ("._.", "priority_reasons", None, None)
+
 if not Doc.has_extension("priority"):
     Doc.set_extension("priority", default=0)
 if not Doc.has_extension("priority_reasons"):
@@ -67,72 +70,54 @@ class PriorityScorer:
         self.glossary = glossary
         install_folding(nlp)
         strings = nlp.vocab.strings
-        self.sector_label = strings.add("sector")
-        self.threat_label = strings.add("threat")
-        self.tactic_label = strings.add("tactic")
-        # kb_id hash -> essentialness of a sector, severity of a threat (0 when unset)
+        self.labels = (strings.add("sector"), strings.add("threat"), strings.add("tactic"))
+        # kb_id hash -> essentialness of a sector, severity of a threat (0 when unset), and
+        # the reason it gives (copied into each Doc's reasons, which are the Doc's own).
         self.levels: dict[int, int] = {}
-        self.ids: dict[int, str] = {}
+        self.reasons: dict[int, dict] = {}
         for concept in glossary.concepts:
-            scale = {"sector": "essentialness", "threat": "severity"}.get(concept.category)
-            if scale:
-                key = strings.add(concept.id)
-                self.levels[key] = getattr(concept, scale) or 0
-                self.ids[key] = concept.id
+            if concept.category == "sector":
+                level = concept.essentialness or 0
+                why = SECTOR_WHY.get(level, f"sector essentialness {level}/5")
+                reason = _reason("sector", concept.id, level * SECTOR_POINTS, why)
+            elif concept.category == "threat":
+                level = concept.severity or 0
+                why = THREAT_WHY.get(level, f"threat severity {level}/5")
+                reason = _reason("threat", concept.id, level * THREAT_POINTS, why)
+            else:
+                continue
+            key = strings.add(concept.id)
+            self.levels[key] = level
+            self.reasons[key] = reason
+        self.indicators_reason = _reason(
+            "indicators", None, ACTIONABLE_POINTS, "CVE ids or indicators to act on"
+        )
         # Signal words share the pipeline's NORM matcher pass (:mod:`nlp.norm_matcher`).
         self.signals = shared_norm_matcher(nlp)
         prefix = self.signals.owner(name)
-        self.signal_keys = {kind: strings.add(prefix + kind) for kind in SIGNAL_POINTS}
+        self.signal_reasons = [
+            (strings.add(prefix + kind), _reason("signal", None, points, SIGNAL_WHY[kind]))
+            for kind, points in SIGNAL_POINTS.items()
+        ]
         for kind, by_lang in load_signals().items():
             words = by_lang.get(nlp.lang, [])
             if words:
                 self.signals.add(prefix + kind, nlp.tokenizer.pipe(words))
 
     def __call__(self, doc: Doc) -> Doc:
+        sector, threat, tactic = self._best_concepts(doc)
         reasons: list[dict] = []
-        groups = doc.spans.data  # the SpanGroups' dict: no UserDict method per lookup
-        # One pass over the concept spans, on hashes: strings and Concept objects are
-        # looked up only for the winners.
-        best: dict[int, tuple[int, int]] = {}  # label -> (level, kb_id), the first highest
-        tactic = 0
-        levels = self.levels
-        tactic_label = self.tactic_label
-        for label, kb_id in self._concepts(doc, groups.get(self.concepts_key)):
-            level = levels.get(kb_id)
-            if level is None:
-                if label == tactic_label and not tactic:
-                    tactic = kb_id
-                continue
-            held = best.get(label)
-            if held is None or level > held[0]:
-                best[label] = (level, kb_id)
-        sector = best.get(self.sector_label)
         if sector is not None:
-            level, kb_id = sector
-            reasons.append(
-                _reason(
-                    "sector",
-                    self.ids[kb_id],
-                    level * SECTOR_POINTS,
-                    SECTOR_WHY.get(level) or f"sector essentialness {level}/5",
-                )
-            )
-        threat = best.get(self.threat_label)
+            reasons.append(self.reasons[sector].copy())
         if threat is not None:
-            level, kb_id = threat
-            reasons.append(
-                _reason(
-                    "threat",
-                    self.ids[kb_id],
-                    level * THREAT_POINTS,
-                    THREAT_WHY.get(level) or f"threat severity {level}/5",
-                )
-            )
-        seen = {match[0] for match in self.signals(doc)}
-        for kind, key in self.signal_keys.items():
-            if key in seen:
-                reasons.append(_reason("signal", None, SIGNAL_POINTS[kind], SIGNAL_WHY[kind]))
-        if tactic and sector is not None and sector[0] >= ESSENTIAL_MIN:
+            reasons.append(self.reasons[threat].copy())
+        matches = self.signals(doc)
+        if matches:
+            seen = {match[0] for match in matches}
+            for key, reason in self.signal_reasons:
+                if key in seen:
+                    reasons.append(reason.copy())
+        if tactic and sector is not None and self.levels[sector] >= ESSENTIAL_MIN:
             reasons.append(
                 _reason(
                     "tactic",
@@ -141,25 +126,45 @@ class PriorityScorer:
                     "disinformation about an essential sector",
                 )
             )
-        indicators = groups.get(self.indicators_key)
+        indicators = doc.spans.data.get(self.indicators_key)
         if indicators is not None and len(indicators):
-            reasons.append(
-                _reason("indicators", None, ACTIONABLE_POINTS, "CVE ids or indicators to act on")
-            )
-        underscore = doc._
-        underscore.priority = min(100, sum(r["points"] for r in reasons))
-        underscore.priority_reasons = reasons
+            reasons.append(self.indicators_reason.copy())
+        # What ``doc._.priority = ...`` stores, written directly: the Underscore object
+        # and its checks cost more than the rest of this method (doc extensions live in
+        # user_data under ("._.", name, None, None); the tests read them back through doc._).
+        user_data = doc.user_data
+        user_data[PRIORITY_KEY] = min(100, sum(reason["points"] for reason in reasons))
+        user_data[REASONS_KEY] = reasons
         return doc
 
-    def _concepts(self, doc: Doc, group) -> Iterable[tuple[int, int]]:
-        """(label, kb_id) hashes of the concept spans: from the glossary component's plain
-        copy when it matches the spans (cheaper than reading the SpanGroup back)."""
+    def _best_concepts(self, doc: Doc) -> tuple[int | None, int | None, int]:
+        """The kb_id hashes of the most essential sector and the most severe threat (the
+        first of equals; None when there is none) and of the first tactic (0 when none)."""
+        group = doc.spans.data.get(self.concepts_key)  # no UserDict method per lookup
         found = doc.user_data.get(CONCEPTS_KEY)
-        if group is None:
-            group = ()
-        if found is not None and len(found) == len(group):
-            return [(label, kb_id) for _, _, kb_id, label in found]
-        return [(span.label, span.kb_id) for span in group]
+        if found is not None and group is not None and len(found) == len(group):
+            # The glossary component's plain copy of its spans: reading the SpanGroup
+            # back would make a Span object per item.
+            pairs = [rule for _, _, rule in found]  # rule[0]: kb_id, rule[1]: label
+        else:
+            pairs = [(span.kb_id, span.label) for span in group or ()]
+        levels = self.levels
+        sector_label, threat_label, tactic_label = self.labels
+        sector = threat = None
+        sector_level = threat_level = -1
+        tactic = 0
+        for pair in pairs:
+            kb_id, label = pair[0], pair[1]
+            level = levels.get(kb_id)
+            if level is None:
+                if label == tactic_label and not tactic:
+                    tactic = kb_id
+            elif label == sector_label:
+                if level > sector_level:
+                    sector, sector_level = kb_id, level
+            elif label == threat_label and level > threat_level:
+                threat, threat_level = kb_id, level
+        return sector, threat, tactic
 
 
 def _reason(factor: str, concept: str | None, points: int, why: str) -> dict:

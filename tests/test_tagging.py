@@ -292,6 +292,72 @@ def test_priority_counts_indicators_and_tactics_on_essential_sectors(pipelines) 
     assert factors["sector"]["concept"] == "sector.drinking-water"
 
 
+def test_priority_reasons_belong_to_their_document(pipelines) -> None:
+    nlp = pipelines.get("en")
+    text = "Ransomware disrupted two hospitals; see CVE-2024-3400."
+    first, second = nlp(text), nlp(text)
+    first._.priority_reasons[0]["points"] = 0
+    first._.priority_reasons.append({"factor": "edited"})
+    assert second._.priority_reasons == nlp(text)._.priority_reasons
+    assert {r["factor"] for r in second._.priority_reasons} == {
+        "sector", "threat", "signal", "indicators"
+    }  # fmt: skip
+    assert second._.priority_reasons[0]["points"] > 0
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "ar"])
+def test_priority_reads_the_concept_spans_without_the_glossary_copy(pipelines, lang) -> None:
+    """A Doc whose concept spans were set by other means (no plain copy in user_data, or
+    one that no longer matches the spans) is scored from the spans themselves."""
+    from nlp.glossary_matcher import CONCEPTS_KEY
+
+    nlp = pipelines.get(lang)
+    texts = {
+        "en": "A phishing campaign and fake accounts spread lies about the drinking water; "
+              "attackers exploited a flaw to disrupt hospitals.",
+        "fr": "De faux comptes diffusent une vidéo hypertruquée sur l'eau potable ; "
+              "le rançongiciel a paralysé les hôpitaux.",
+        "ar": "هجوم ببرمجيات الفدية على المستشفيات وحسابات وهمية تنشر أخبارا كاذبة عن مياه الشرب.",
+    }  # fmt: skip
+    doc = nlp(texts[lang])
+    expected = (doc._.priority, doc._.priority_reasons)
+    assert expected[0] > 0 and len(doc.spans["concepts"]) >= 3
+    scorer = nlp.get_pipe("briefings_priority")
+    del doc.user_data[CONCEPTS_KEY]
+    assert (scorer(doc)._.priority, doc._.priority_reasons) == expected
+    doc.user_data[CONCEPTS_KEY] = []  # stale: the spans were changed after the glossary ran
+    assert (scorer(doc)._.priority, doc._.priority_reasons) == expected
+
+
+def test_overlap_resolution_is_spacys_filter_spans() -> None:
+    """The glossary's resolution on match tuples keeps what ``spacy.util.filter_spans``
+    keeps (longer first, then earlier), on random runs of nested and crossing matches."""
+    import random
+
+    from spacy.util import filter_spans
+
+    from nlp.glossary_matcher import _longest_first
+
+    doc = spacy.blank("en")("w " * 40)
+    rng = random.Random(3)
+    for _ in range(2000):
+        matches = set()
+        for _ in range(rng.randint(0, 12)):
+            start = rng.randint(0, 35)
+            matches.add((start, start + rng.randint(1, 5), rng.randint(1, 3)))
+        # The PhraseMatcher's order: by start, then end; a third field tells equals apart.
+        found = sorted(matches)
+        spans = [doc[start:end] for start, end, _ in found]
+        expected = sorted((span.start, span.end) for span in filter_spans(spans))
+        kept = _longest_first(found)
+        assert [(start, end) for start, end, _ in kept] == expected, found
+        # Among equal spans the first in the matcher's order is kept, as filter_spans does.
+        first_of = {}
+        for match in found:
+            first_of.setdefault(match[:2], match)
+        assert all(first_of[match[:2]] == match for match in kept)
+
+
 # -- bad input ------------------------------------------------------------------------------
 
 
