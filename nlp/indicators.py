@@ -29,7 +29,7 @@ from importlib import resources
 from typing import NamedTuple
 
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, SpanGroup
 
 from nlp.doctext import doc_text
 
@@ -102,10 +102,6 @@ REGISTRY_SLDS = frozenset(
     {"co", "com", "org", "net", "gov", "edu", "ac", "mil", "nic", "res", "gob", "gouv", "govt",
      "or", "ne", "go"}
 )  # fmt: skip
-
-
-def _is_tld(label: str) -> bool:
-    return label in load_tlds()
 
 
 def _is_common_tld(label: str) -> bool:
@@ -263,22 +259,19 @@ def _ipv6s(text: str, pos: int = 0, endpos: int = _END) -> Iterator[Indicator]:
         yield Indicator("ipv6", address.compressed, raw, m.start(), end)
 
 
-_DOT_SPLIT = re.compile(_DOT)
-
-
 def _domain_ok(host: str, written: str, *, strict: bool) -> bool:
     """Whether ``host`` (refanged) is a plausible hostname; ``strict`` outside URLs and
     emails and for text that is not defanged."""
     labels = host.lower().split(".")
     tld = labels[-1]
-    known = _is_tld(tld)
+    known = tld in load_tlds()
     if not (known or tld in DOCUMENTATION_TLDS) or all(label.isdigit() for label in labels[:-1]):
         return False
     if not strict:
         return True
     if not known:
         return False
-    written_tld = _DOT_SPLIT.split(written)[-1]
+    written_tld = written.rpartition(".")[2]  # strict: written with plain dots
     if written_tld != written_tld.lower():
         return False  # "ASP.NET", "System.IO", "attack.Microsoft": code and joined sentences
     if tld in FILE_EXTENSION_TLDS:
@@ -289,8 +282,11 @@ def _domain_ok(host: str, written: str, *, strict: bool) -> bool:
 def _domains(text: str, pos: int = 0, endpos: int = _END) -> Iterator[Indicator]:
     for m in DOMAIN_RE.finditer(text, pos, endpos):
         written = m.group()
-        value = refang(written).lower()
-        strict = not is_defanged(written)
+        if _may_be_defanged(written):
+            value = refang(written).lower()
+            strict = _DEFANG_MARK.search(written) is None
+        else:  # most are plain: what refang and is_defanged give, without their checks
+            value, strict = written.lower(), True
         if strict and text.startswith("(", m.end()):
             continue  # a method call: "logger.info(", "window.open("
         if _domain_ok(value, written, strict=strict):
@@ -514,13 +510,16 @@ class IndicatorFinder:
 
     def __call__(self, doc: Doc) -> Doc:
         spans = []
-        for ind in find_indicators(doc_text(doc)):
-            span = doc.char_span(
-                ind.start, ind.end, label=ind.type, kb_id=ind.value, alignment_mode="expand"
-            )
-            if span is not None:
-                spans.append(span)
-        doc.spans[self.spans_key] = spans
+        found = find_indicators(doc_text(doc))
+        if found:
+            add = doc.vocab.strings.add
+            for ind in found:
+                span = doc.char_span(
+                    ind.start, ind.end, add(ind.type), kb_id=add(ind.value), alignment_mode="expand"
+                )
+                if span is not None:
+                    spans.append(span)
+        doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans)
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:

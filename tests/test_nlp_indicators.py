@@ -224,6 +224,28 @@ def test_the_fast_path_finds_what_a_whole_text_scan_finds(text):
     assert find_indicators(padded) == find_indicators_everywhere(padded)
 
 
+FRAGMENTS = [
+    "evil", "com", "203", "0", "113", "45", ".", "[.]", "(.)", "{.}", "[dot]", "[", "]", "(",
+    ")", "{", "}", "@", "[at]", ":", "::", "//", "hxxps", "https", "[://]", "CVE-2024-1480",
+    "2024", "-", "db8", "x", MD5, SHA1[:20], "مستشفى", "攻击", " ", " ", " ", "  ", "\t",
+    "\n", "\u00a0", "\u3000", "v", "version ", "$", "USD",
+]  # fmt: skip
+
+
+def test_the_fast_path_on_random_text():
+    """Indicators as a whole-text scan finds them, on 3,000 random texts made of the
+    fragments indicators and their edges are made of (brackets and spaces of every kind
+    beside them, long non-space runs)."""
+    import random
+
+    rng = random.Random(11)
+    for _ in range(3000):
+        text = "".join(rng.choice(FRAGMENTS) for _ in range(rng.randint(0, 60)))
+        if rng.random() < 0.1:
+            text = "x" * rng.randint(60, 200) + text + "y" * rng.randint(60, 200)
+        assert find_indicators(text) == find_indicators_everywhere(text), text
+
+
 def test_counts_of_cases():
     kinds = {kind for _, _, expected in POSITIVE for kind, _, _ in expected}
     assert kinds == set(TYPES)
