@@ -85,7 +85,7 @@ class GlossaryMatcher:
         # spaCy's Chinese segmenter makes each Latin letter a token.
         letters_split = len(nlp.make_doc("SQLite")) > 1
         # match key -> rule: (concept id hash, category hash, check), where check is None
-        # when any match of the key is a concept, else (token texts required or None,
+        # when every match of the key is a concept, else (token texts required or None,
         # whether the match must not sit inside a longer Latin word).
         self.rules: dict[int, tuple[int, int, tuple | None]] = {}
         self.pattern_count = 0
