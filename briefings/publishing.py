@@ -339,6 +339,9 @@ _INLINE_TAG = re.compile(
     re.IGNORECASE,
 )
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+# The same matches where no "![" occurs (then "!?" only ever matches nothing), about twice
+# as fast: a pattern that starts with a literal is searched for, not tried at every place.
+_MD_LINK_NO_IMAGE = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _MD_BLOCK_START = re.compile(r"(?m)^[ \t]*(?:#{1,6}[ \t]+|[-*+][ \t]+|\d+[.)][ \t]+|>[ \t>]*)")
 
 
@@ -350,7 +353,7 @@ def markdown_reading(text: str) -> str:
     """Markdown as the text a reader sees, for :func:`clauses`: link text without its
     target, no emphasis or code markers; headings, list items, quotes and table cells
     start clauses of their own (the lines of a paragraph stay one text)."""
-    text = _MD_LINK.sub(r"\1", text)
+    text = (_MD_LINK if "![" in text else _MD_LINK_NO_IMAGE).sub(r"\1", text)
     text = _MD_BLOCK_START.sub("\n\n", text)
     # Emphasis and code marks go ("__" too; a single "_" stays: snake_case names).
     text = text.replace("*", "").replace("`", "").replace("__", "")

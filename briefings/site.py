@@ -238,6 +238,7 @@ class SiteBuilder:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # one build: no stat of every template on every page
             bytecode_cache=(
                 jinja2.FileSystemBytecodeCache(str(self.template_cache))
                 if self.template_cache
