@@ -51,7 +51,14 @@ from briefings.metrics import (
 from briefings.models import ApprovalRecord, BriefingRecord
 from briefings.rendering import MarkdownRenderer
 from briefings.signing import SigningKey, load_or_create_key
-from briefings.site import PageCache, Publication, SiteBuilder, build_fingerprint
+from briefings.site import (
+    LiveFile,
+    PageCache,
+    Publication,
+    SiteBuilder,
+    build_fingerprint,
+    content,
+)
 from briefings.store import Store
 from briefings.tlp import TLP, strictest
 from briefings.workspace import Workspace, glossary_paths
@@ -139,12 +146,16 @@ def _undate(value: dict) -> object:
 class DocumentCache:
     """Parsed front matter of briefing files by their bytes' SHA-256, kept in a SQLite
     file between runs (as JSON, dates tagged): a rebuild reads thousands of unchanged
-    files, and YAML is slow. A cache only: any error means parsing again."""
+    files, and YAML is slow. Every row is read in one query on first use (one query per
+    file cost more than parsing some of them); rows no run asked for lately are dropped
+    when there are many. A cache only: any error means parsing again."""
 
     def __init__(self, path: Path | None):
         self.path = path
         self._db: sqlite3.Connection | None = None
-        self._pending: dict[str, bytes] = {}
+        self._rows: dict[str, str] | None = None
+        self._used: set[str] = set()
+        self._pending: dict[str, str] = {}
         if path is not None:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,18 +167,22 @@ class DocumentCache:
                 log.warning("front matter cache unavailable at %s: %s", path, exc)
                 self._db = None
 
+    def _stored(self, digest: str) -> str | bytes | None:
+        if self._rows is None:
+            self._rows = {}
+            if self._db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._rows = dict(self._db.execute("SELECT digest, data FROM meta"))
+        return self._rows.get(digest)
+
     def parse(self, raw: bytes, path: Path) -> BriefingFile:
         """:func:`parse_document`, from the cache when these bytes were parsed before."""
         digest = sha256_bytes(raw)
-        row = None
-        if self._db is not None:
-            with contextlib.suppress(sqlite3.Error):
-                row = self._db.execute(
-                    "SELECT data FROM meta WHERE digest = ?", (digest,)
-                ).fetchone()
+        self._used.add(digest)
+        row = self._stored(digest)
         if row is not None:
             with contextlib.suppress(Exception):  # a damaged entry: parse again
-                meta, end = json.loads(row[0], object_hook=_undate)
+                meta, end = json.loads(row, object_hook=_undate)
                 lines = raw.decode("utf-8").split("\n")
                 return BriefingFile(path, meta, "\n".join(lines[end + 1 :]).strip() + "\n", raw)
         document = parse_document(raw, path)
@@ -180,12 +195,18 @@ class DocumentCache:
     def close(self) -> None:
         if self._db is None:
             return
+        # Texts replaced since: once they outnumber the live ones, they go (a run reads
+        # every published file, so what it did not ask for is an older version).
+        stale = [d for d in self._rows or {} if d not in self._used]
+        if len(stale) <= max(1000, len(self._used)):
+            stale = []
         try:
             with self._db:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO meta (digest, data) VALUES (?, ?)",
                     self._pending.items(),
                 )
+                self._db.executemany("DELETE FROM meta WHERE digest = ?", ((d,) for d in stale))
         except sqlite3.Error as exc:
             log.warning("cannot store parsed front matter in %s: %s", self.path, exc)
         self._db.close()
@@ -675,7 +696,7 @@ class SiteWriter:
 
     def write(
         self,
-        files: dict[str, bytes],
+        files: dict[str, bytes | LiveFile],
         release_name: str,
         digests: dict[str, str] | None = None,
         verified: set[str] = frozenset(),
@@ -704,7 +725,7 @@ class SiteWriter:
                 target = f"{base}/{path}"
                 folder = target.rpartition("/")[0]
                 if folder not in folders:
-                    os.makedirs(folder, exist_ok=True)
+                    _make_folder(folder)
                     folders.add(folder)
                 unchanged = previous.get(path) == digests[path] and path not in (
                     MANIFEST,
@@ -712,14 +733,14 @@ class SiteWriter:
                 )
                 if live and unchanged:
                     old = f"{source}/{path}"
-                    if path in verified or _same_bytes(Path(old), data):
+                    if path in verified or _same_bytes(Path(old), content(data)):
                         try:
                             os.link(old, target)
                             linked += 1
                             continue
                         except OSError:
                             pass  # another file system: write it
-                Path(target).write_bytes(data)
+                Path(target).write_bytes(content(data))
                 written += 1
             os.replace(partial, final)
         except OSError as exc:
@@ -777,6 +798,17 @@ class SiteWriter:
         if link.is_symlink():
             with contextlib.suppress(OSError):
                 link.unlink()
+
+
+def _make_folder(folder: str) -> None:
+    """``os.makedirs(folder, exist_ok=True)`` in one system call when the parent exists
+    (files go in sorted order, so it nearly always does)."""
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
@@ -908,7 +940,7 @@ def _publish_audience(
         problem
         for path, data in files.items()
         if digests[path] not in known_clean
-        for problem in scanner.scan(path, data, builder.embedded.get(path, ()))
+        for problem in scanner.scan(path, content(data), builder.embedded.get(path, ()))
     ]
     if leaks:
         raise PublishError(
@@ -977,11 +1009,12 @@ def _live_reader(
     live_manifest: bytes | None,
     verified: dict[str, str],
     stats: dict[str, list[int]] | None = None,
-) -> Callable[[str], bytes | None]:
+) -> Callable[[str], bytes | LiveFile | None]:
     """Reads a file of the live release if its bytes are still the ones its signed
     manifest lists (recording their digest in ``verified``); None otherwise. A file
     whose size, inode, mtime and ctime are still those ``stats`` recorded right after
-    the release was written is not hashed again; any difference means hashing it."""
+    the release was written is neither read nor hashed (a :class:`LiveFile` stands in
+    for it); any difference means reading and hashing it."""
     listed = read_manifest(live_manifest.decode("utf-8", "replace")) if live_manifest else {}
     stats = stats or {}
     base = str(live) if live else ""
@@ -992,15 +1025,14 @@ def _live_reader(
             return None
         full = f"{base}/{path}"
         recorded = stats.get(path)
-        before = _file_stat(full) if recorded else None
+        if recorded and _file_stat(full) == recorded:
+            verified[path] = expected
+            return LiveFile(full, expected)  # its bytes are read only if needed
         try:
             with open(full, "rb") as handle:
                 data = handle.read()
         except OSError:
             return None
-        if recorded and before == recorded and before[0] == len(data):
-            verified[path] = expected
-            return data
         digest = hashlib.sha256(data).hexdigest()
         if digest != expected:
             return None  # damaged in place: build it again

@@ -52,6 +52,27 @@ class LazyHtml:
         return self._key
 
 
+class LiveFile:
+    """A file of the live release reused as it is, standing in for its bytes: the writer
+    hard-links it and the manifest takes its (checked) digest, so its bytes are only
+    read when something needs them (:meth:`read`)."""
+
+    __slots__ = ("digest", "path")
+
+    def __init__(self, path: str, digest: str):
+        self.path = path
+        self.digest = digest
+
+    def read(self) -> bytes:
+        with open(self.path, "rb") as handle:
+            return handle.read()
+
+
+def content(data: bytes | LiveFile) -> bytes:
+    """The bytes of a built file, read from the live release when it was reused."""
+    return data if isinstance(data, bytes) else data.read()
+
+
 class PageCache:
     """Pages and feeds of the last release that can be reused as they are.
 
@@ -65,7 +86,7 @@ class PageCache:
         self,
         fingerprint: str,
         known: dict[str, str],
-        fetch: Callable[[str], bytes | None],
+        fetch: Callable[[str], bytes | LiveFile | None],
     ):
         self.fingerprint = fingerprint
         self.known = known
@@ -79,7 +100,7 @@ class PageCache:
         text = repr(inputs)
         return hashlib.sha256(f"{self.fingerprint}\n{text}".encode()).hexdigest()
 
-    def get(self, path: str, key: str) -> bytes | None:
+    def get(self, path: str, key: str) -> bytes | LiveFile | None:
         if self.known.get(path) != key:
             return None
         data = self.fetch(path)

@@ -1,0 +1,229 @@
+"""The caches of incremental publishing only ever cost time: every input a page depends on
+is changed after a first build, and the rebuild (which reuses what it can from the live
+release and from ``state/``) must show the change; damaged or stale caches fall back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import publishing_fixtures as pf
+import pytest
+
+from briefings.store import Store
+from briefings.tlp import TLP
+from briefings.verification import verify_site
+from briefings.workspace import CONFIG_NAME, open_workspace
+
+bf = pf.bf
+BODY = """# Hospital wards closed
+
+Ransomware closed twelve wards at the Northbank general hospital on Monday night.
+"""
+FR_BODY = "Un rançongiciel a fermé douze services à l'hôpital de Northbank lundi soir.\n"
+DOCUMENTS = Path("state") / "publish" / "documents.sqlite"
+
+
+@pytest.fixture
+def env(tmp_path: Path):
+    env = pf.make_site_env(tmp_path / "ws")  # en and fr
+    yield env
+    env.close()
+
+
+def published_alert(env, title: str = "Ransomware shuts hospital wards") -> str:
+    """An approved alert with a publishable French machine translation, published."""
+    briefing_id = pf.new_briefing(env, title)
+    pf.rewrite(env, briefing_id, BODY)
+    pf.approved(env, briefing_id)
+    pf.write_translation(env, briefing_id, "fr", "Hôpital fermé", FR_BODY)
+    pf.publish(env)
+    return briefing_id
+
+
+def page(env, path: str, audience: str = "public") -> str:
+    return (pf.output(env, audience) / path).read_bytes().decode("utf-8")
+
+
+def test_a_redone_translation_replaces_the_published_one(env) -> None:
+    briefing_id = published_alert(env)
+    assert "douze services" in page(env, f"fr/{briefing_id}/index.html")
+
+    pf.write_translation(env, briefing_id, "fr", "Hôpital fermé", FR_BODY.replace("douze", "onze"))
+    pf.publish(env)
+
+    fr = page(env, f"fr/{briefing_id}/index.html")
+    assert "onze services" in fr and "douze" not in fr
+    assert "onze services" in page(env, "fr/feed.atom")
+    assert verify_site(pf.output(env)).ok
+
+
+def test_a_translation_held_for_review_leaves_the_site_on_the_next_build(env) -> None:
+    briefing_id = published_alert(env)
+
+    pf.write_translation(
+        env, briefing_id, "fr", "Hôpital fermé", FR_BODY, findings=["number 12 missing"]
+    )
+    pf.publish(env)
+
+    files = pf.site_files(pf.output(env))
+    assert f"fr/{briefing_id}/index.html" not in files
+    assert all(briefing_id not in path for path in files if path.startswith("fr/"))
+    assert verify_site(pf.output(env)).ok
+
+
+def test_a_changed_glossary_label_rebuilds_every_page_that_shows_it(env) -> None:
+    briefing_id = published_alert(env)
+    assert "Hospitals" in page(env, f"en/{briefing_id}/index.html")
+
+    def renamed(concept: str, lang: str) -> str:
+        return "Health care" if concept == "sector.hospitals" else pf.labels(concept, lang)
+
+    pf.publish_site(env.workspace, env.store, clock=env.clock, labels=renamed)
+
+    for path in (
+        f"en/{briefing_id}/index.html",
+        "en/index.html",
+        "en/sectors/hospitals/index.html",
+    ):
+        text = page(env, path)
+        assert "Health care" in text and ">Hospitals<" not in text, path
+    assert "Health care" in page(env, "en/sectors/hospitals/feed.atom")
+    assert verify_site(pf.output(env)).ok
+
+
+def test_a_rejection_before_publishing_keeps_a_briefing_off_a_site_built_before(env) -> None:
+    published_alert(env)
+    later = pf.new_briefing(
+        env, "Wiper hits water utility", sectors=["sector.water"], threats=["threat.wiper"]
+    )
+    pf.approved(env, later)
+    env.workflow().reject(later, "ana", "the source retracted it")
+
+    pf.publish(env)
+
+    files = pf.site_files(pf.output(env))
+    assert not pf.files_containing(files, later)
+    assert verify_site(pf.output(env)).ok
+
+
+def _set_max_tlp(env, audience: str, level: str):
+    """The workspace's config edited by hand: ``audience`` gets ``max_tlp = level``."""
+    config = env.root / CONFIG_NAME
+    text = config.read_text("utf-8")
+    marker = f'name = "{audience}"\n'
+    head, _, tail = text.partition(marker)
+    old_line = tail.split("\n", 1)[0]
+    config.write_text(head + marker + tail.replace(old_line, f'max_tlp = "{level}"', 1), "utf-8")
+    env.store.close()
+    workspace = open_workspace(env.root, environ={})
+    return bf.Env(workspace, Store(workspace.database_path), env.clock)
+
+
+def test_changing_an_audience_s_max_tlp_brings_in_and_takes_out_restricted_briefings(
+    env,
+) -> None:
+    published_alert(env)
+    amber = pf.new_briefing(
+        env, "Dialysis pump firmware flaw", tlp=TLP.AMBER, sectors=["sector.water"]
+    )
+    pf.rewrite(env, amber, "The pump firmware 3.2 accepts unsigned updates from the clinic.\n")
+    pf.approved(env, amber)
+    pf.publish(env)
+    assert not pf.files_containing(pf.site_files(pf.output(env)), amber)
+
+    env = _set_max_tlp(env, "public", "AMBER")
+    pf.publish(env)
+    assert f"en/{amber}/index.html" in pf.site_files(pf.output(env))
+
+    env = _set_max_tlp(env, "public", "CLEAR")
+    pf.publish(env)
+    files = pf.site_files(pf.output(env))
+    assert not pf.files_containing(files, amber)
+    assert not pf.files_containing(files, "unsigned updates")
+    assert verify_site(pf.output(env)).ok
+    env.close()
+
+
+def test_a_damaged_front_matter_cache_only_costs_time(env) -> None:
+    briefing_id = published_alert(env)
+    (env.root / DOCUMENTS).write_bytes(b"not a database at all" * 100)
+    env.write(briefing_id, env.read(briefing_id).replace(b"twelve wards", b"eleven wards"))
+    bf.approve_fully(env, briefing_id)  # edited as in a text editor, approved again
+
+    pf.publish(env)
+
+    assert "eleven wards" in page(env, f"en/{briefing_id}/index.html")
+    assert verify_site(pf.output(env)).ok
+
+
+def test_a_damaged_front_matter_cache_entry_is_parsed_again(env) -> None:
+    briefing_id = published_alert(env)
+    with sqlite3.connect(env.root / DOCUMENTS) as db:
+        db.execute("UPDATE meta SET data = ?", ("[{broken",))
+    db.close()
+    before = pf.site_files(pf.output(env))
+    env.clock.advance(days=1)
+
+    pf.publish(env)
+
+    after = pf.site_files(pf.output(env))
+    assert {p: d for p, d in after.items() if "manifest" not in p} == {
+        p: d for p, d in before.items() if "manifest" not in p
+    }
+    assert f"en/{briefing_id}/index.html" in after
+
+
+def test_stale_front_matter_rows_are_dropped_once_they_outnumber_the_live_ones(env) -> None:
+    published_alert(env)
+    with sqlite3.connect(env.root / DOCUMENTS) as db:
+        live = db.execute("SELECT count(*) FROM meta").fetchone()[0]
+        db.executemany(
+            "INSERT INTO meta (digest, data) VALUES (?, ?)",
+            ((f"{n:064x}", "[{}, 1]") for n in range(1500)),
+        )
+    db.close()
+
+    pf.publish(env)
+
+    with sqlite3.connect(env.root / DOCUMENTS) as db:
+        assert db.execute("SELECT count(*) FROM meta").fetchone()[0] == live
+    db.close()
+
+
+def test_a_live_page_deleted_by_hand_is_built_again(env) -> None:
+    briefing_id = published_alert(env)
+    name = f"en/{briefing_id}/index.html"
+    good = page(env, name)
+    (pf.output(env) / name).unlink()
+    pf.approved(
+        env,
+        pf.new_briefing(
+            env, "Wiper hits water utility", sectors=["sector.water"], threats=["threat.wiper"]
+        ),
+    )
+
+    pf.publish(env)
+
+    assert page(env, name) == good
+    assert verify_site(pf.output(env)).ok
+
+
+def test_a_live_page_changed_in_place_with_its_size_kept_is_not_reused(env) -> None:
+    briefing_id = published_alert(env)
+    name = f"en/{briefing_id}/index.html"
+    live = pf.output(env).resolve() / name
+    good = live.read_bytes()
+    live.write_bytes(good.replace(b"Northbank", b"Southbank"))  # same length
+    pf.approved(
+        env,
+        pf.new_briefing(
+            env, "Wiper hits water utility", sectors=["sector.water"], threats=["threat.wiper"]
+        ),
+    )
+
+    pf.publish(env)
+
+    assert (pf.output(env) / name).read_bytes() == good
+    assert verify_site(pf.output(env)).problems == []
