@@ -920,6 +920,7 @@ def _publish_audience(
         build_fingerprint(_template_dirs(workspace), builder.settings()),
         record.page_keys(live_manifest),
         _live_reader(live, live_manifest, verified, record.stats(live_manifest)),
+        record.units(live_manifest),
     )
     files = builder.build(allowed)
     files["briefings.pub"] = key.public.minisign_text().encode()
@@ -966,14 +967,14 @@ def _publish_audience(
         writer.prune(live)  # what a killed run left behind
         record.save(
             manifest, scanner.digest, builder.pages.keys, needles_key, needles,
-            _release_stats(live, files),
+            _release_stats(live, files), builder.pages.units,
         )  # fmt: skip
         return report
     release_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{digests[MANIFEST][:8]}"
     final, report.written, report.linked = writer.write(files, release_name, digests, set(verified))
     record.save(
         manifest, scanner.digest, builder.pages.keys, needles_key, needles,
-        _release_stats(final, files),
+        _release_stats(final, files), builder.pages.units,
     )  # fmt: skip
     report.release = final.name
     log.info(
@@ -1074,6 +1075,12 @@ class _BuildRecord:
         keys = self._load(live_manifest).get("pages")
         return keys if isinstance(keys, dict) else {}
 
+    def units(self, live_manifest: bytes | None) -> dict[str, list[str]]:
+        """Per page, the unit key it was built from and its page key (see
+        :meth:`PageCache.page_key_of`)."""
+        found = self._load(live_manifest).get("units")
+        return found if isinstance(found, dict) else {}
+
     def stats(self, live_manifest: bytes | None) -> dict[str, list[int]]:
         """Size, inode, mtime and ctime of each file of the live release, taken right
         after it was written (see :func:`_live_reader`)."""
@@ -1100,8 +1107,10 @@ class _BuildRecord:
         needles_key: str | None = None,
         needles: dict[str, list[str]] | None = None,
         stats: dict[str, list[int]] | None = None,
+        units: dict[str, list[str]] | None = None,
     ) -> None:
         record = {
+            "units": units or {},
             "stats": stats or {},
             "manifest": hashlib.sha256(manifest).hexdigest(),
             "needles": needles_digest,

@@ -87,12 +87,31 @@ class PageCache:
         fingerprint: str,
         known: dict[str, str],
         fetch: Callable[[str], bytes | LiveFile | None],
+        known_units: dict[str, list[str]] | None = None,
     ):
         self.fingerprint = fingerprint
         self.known = known
         self.fetch = fetch
         self.keys: dict[str, str] = {}
         self.reused: set[str] = set()
+        # path -> [unit key, page key]: see :meth:`page_key_of`.
+        self.known_units = known_units or {}
+        self.units: dict[str, list[str]] = {}
+
+    def page_key_of(self, path: str, unit: str) -> str | None:
+        """The page key recorded for ``path`` when it was built from the same unit.
+
+        A unit key is a digest of what a page is made of taken at the source (the
+        signatures of the publications it shows, the labels it names), cheap to work out;
+        the page key is the digest of the page's full data, dear to build. The same unit
+        means the same page data, so the page is reused without building its data."""
+        found = self.known_units.get(path)
+        if found and found[0] == unit and self.known.get(path) == found[1]:
+            return found[1]
+        return None
+
+    def put_unit(self, path: str, unit: str, key: str) -> None:
+        self.units[path] = [unit, key]
 
     def key(self, *inputs: Any) -> str:
         """A digest of ``inputs`` (built of dicts, lists, strings, numbers, dates,
@@ -227,6 +246,8 @@ class SiteBuilder:
         self.status_page = status_page
         self._corrected_by: dict[str, str] = {}
         self._versions: dict[str, dict[str, Publication]] = {}
+        self._signatures: dict[int, tuple] = {}
+        self._signed: list[Publication] = []
         self._listing_langs: dict[str, set[str]] = {}
         self.audience = audience
         self.site_title = audience.title or site_title
@@ -269,13 +290,36 @@ class SiteBuilder:
         env.install_gettext_translations(i18n.translations(lang), newstyle=True)
         return env
 
-    def _page(self, lang: str, template: str, path: str, page: dict[str, Any]) -> bytes:
+    def _page(
+        self,
+        lang: str,
+        template: str,
+        path: str,
+        page: dict[str, Any] | Callable[[], dict[str, Any]],
+        unit: tuple | None = None,
+    ) -> bytes | LiveFile:
         """A page from its template, or the same bytes from the last release when every
-        input of it is the same (``pages``); ``LazyHtml`` values are rendered only then."""
+        input of it is the same (``pages``); ``LazyHtml`` values are rendered only then.
+
+        ``page`` may be a function making the page's data, and ``unit`` what that data
+        is made of (see :meth:`PageCache.page_key_of`): when the last build recorded the
+        same unit for this path, the page is reused without its data being made."""
+        unit_key = None
+        if self.pages is not None and unit is not None:
+            unit_key = self.pages.key("unit", template, path, unit)
+            key = self.pages.page_key_of(path, unit_key)
+            reused = self.pages.get(path, key) if key is not None else None
+            if reused is not None:
+                self.pages.put_unit(path, unit_key, key)
+                return reused
+        if callable(page):
+            page = page()
         site = self._site_context(lang, path)
         key = None
         if self.pages is not None:
             key = self.pages.key(template, path, site, page)
+            if unit_key is not None:
+                self.pages.put_unit(path, unit_key, key)
             reused = self.pages.get(path, key)
             if reused is not None:
                 return reused
@@ -423,70 +467,115 @@ class SiteBuilder:
 
     def _briefing_files(
         self, pub: Publication, versions: dict[str, Publication]
-    ) -> dict[str, bytes]:
+    ) -> dict[str, bytes | LiveFile]:
         path = self._briefing_path(pub.lang, pub.id)
-        alternates = [
-            {
-                "locale_tag": _locale_tag(lang),
-                "href": href(path, self._briefing_path(lang, pub.id)),
-                "lang": lang,
+
+        def page_data() -> dict[str, Any]:
+            alternates = [
+                {
+                    "locale_tag": _locale_tag(lang),
+                    "href": href(path, self._briefing_path(lang, pub.id)),
+                    "lang": lang,
+                }
+                for lang in self.languages
+                if lang in versions
+            ]
+            provenance = dict(pub.provenance)
+            original = provenance.get("original_lang")
+            provenance.setdefault("machine_translated", False)
+            provenance.setdefault("package", None)
+            provenance.setdefault("reviewed_by", [])
+            provenance["original_href"] = (
+                href(path, self._briefing_path(original, pub.id)) if original else None
+            )
+            provenance["original_lang_name"] = _language_name(original) if original else None
+            provenance.pop("original_lang", None)
+            correction = None
+            if pub.meta.get("corrects"):
+                earlier = self._version_path(str(pub.meta["corrects"]), pub.lang)
+                correction = {
+                    "corrects_href": href(path, earlier) if earlier else None,
+                    "changes": str(pub.meta.get("changes") or ""),
+                }
+            corrected_by = None
+            if pub.id in self._corrected_by:
+                later = self._version_path(self._corrected_by[pub.id], pub.lang)
+                corrected_by = {"href": href(path, later) if later else None}
+            withdrawn = None
+            if pub.withdrawn:
+                withdrawn = {
+                    "reason": pub.withdrawn["reason"],
+                    "date": _format_date(pub.withdrawn["at"], pub.lang),
+                }
+            return {
+                "kind": "briefing",
+                "id": pub.id,
+                "title": pub.title,
+                "html": "" if withdrawn else LazyHtml(_without_title(pub.body, pub.title)),
+                "date": _format_date(pub.published, pub.lang),
+                "datetime": pub.published.isoformat(),
+                "updated": _format_date(pub.updated, pub.lang),
+                "updated_datetime": pub.updated.isoformat(),
+                "tlp": pub.record.tlp.value,
+                "briefing_kind": pub.record.kind,
+                "sectors": self._concept_links(pub, "sector", path),
+                "threats": self._concept_links(pub, "threat", path),
+                "countries": list(pub.meta.get("countries") or []),
+                "provenance": provenance,
+                "correction": correction,
+                "corrected_by": corrected_by,
+                "withdrawn": withdrawn,
+                "claim_review_json": None if withdrawn else self._claim_review(pub),
+                "markdown_href": href(path, f"{pub.lang}/{pub.id}.md"),
+                "alternates": alternates,
             }
-            for lang in self.languages
-            if lang in versions
-        ]
-        provenance = dict(pub.provenance)
-        original = provenance.get("original_lang")
-        provenance.setdefault("machine_translated", False)
-        provenance.setdefault("package", None)
-        provenance.setdefault("reviewed_by", [])
-        provenance["original_href"] = (
-            href(path, self._briefing_path(original, pub.id)) if original else None
-        )
-        provenance["original_lang_name"] = _language_name(original) if original else None
-        provenance.pop("original_lang", None)
-        correction = None
-        if pub.meta.get("corrects"):
-            earlier = self._version_path(str(pub.meta["corrects"]), pub.lang)
-            correction = {
-                "corrects_href": href(path, earlier) if earlier else None,
-                "changes": str(pub.meta.get("changes") or ""),
-            }
-        corrected_by = None
-        if pub.id in self._corrected_by:
-            later = self._version_path(self._corrected_by[pub.id], pub.lang)
-            corrected_by = {"href": href(path, later) if later else None}
-        withdrawn = None
-        if pub.withdrawn:
-            withdrawn = {
-                "reason": pub.withdrawn["reason"],
-                "date": _format_date(pub.withdrawn["at"], pub.lang),
-            }
-        page = {
-            "kind": "briefing",
-            "id": pub.id,
-            "title": pub.title,
-            "html": "" if withdrawn else LazyHtml(_without_title(pub.body, pub.title)),
-            "date": _format_date(pub.published, pub.lang),
-            "datetime": pub.published.isoformat(),
-            "updated": _format_date(pub.updated, pub.lang),
-            "updated_datetime": pub.updated.isoformat(),
-            "tlp": pub.record.tlp.value,
-            "briefing_kind": pub.record.kind,
-            "sectors": self._concept_links(pub, "sector", path),
-            "threats": self._concept_links(pub, "threat", path),
-            "countries": list(pub.meta.get("countries") or []),
-            "provenance": provenance,
-            "correction": correction,
-            "corrected_by": corrected_by,
-            "withdrawn": withdrawn,
-            "claim_review_json": None if withdrawn else self._claim_review(pub),
-            "markdown_href": href(path, f"{pub.lang}/{pub.id}.md"),
-            "alternates": alternates,
-        }
-        out = {path: self._page(pub.lang, "briefing.html.j2", path, page)}
-        if not withdrawn:
+
+        unit = self._briefing_unit(pub, versions)
+        out = {path: self._page(pub.lang, "briefing.html.j2", path, page_data, unit)}
+        if not pub.withdrawn:
             out[f"{pub.lang}/{pub.id}.md"] = pub.raw
         return out
+
+    # -- units: what a page is made of, cheap to work out (see PageCache.page_key_of) --
+
+    def _signature(self, pub: Publication) -> tuple:
+        """Everything this builder reads of a publication: its bytes (its front matter and
+        text are parsed from them), its record's id, TLP label, kind and title, its
+        language, dates, provenance and withdrawal. Nothing else of it may be read by a
+        page that has a unit (a test changes each of these and checks the page)."""
+        found = self._signatures.get(id(pub))
+        if found is None:
+            found = (
+                hashlib.sha256(pub.raw).hexdigest(), pub.record.id, pub.lang,
+                pub.record.tlp.value, pub.record.kind, pub.record.title, pub.published,
+                pub.updated, pub.provenance, pub.withdrawn,
+            )  # fmt: skip
+            self._signatures[id(pub)] = found
+            self._signed.append(pub)  # kept alive: its id is not reused in this build
+        return found
+
+    def _labels_of(self, pub: Publication) -> tuple[str, ...]:
+        """The labels a page shows for the publication's sectors and threats."""
+        return tuple(
+            self.labels(c, pub.lang)
+            for category in ("sector", "threat")
+            for c in self._concepts(pub, category)
+        )
+
+    def _versions_signature(self, briefing_id: str | None) -> tuple:
+        versions = (self._versions.get(briefing_id) or {}) if briefing_id else {}
+        return tuple((lang, self._signature(v)) for lang, v in sorted(versions.items()))
+
+    def _briefing_unit(self, pub: Publication, versions: dict[str, Publication]) -> tuple:
+        """What a briefing page is made of: the briefing in every language (alternates,
+        the original), the briefing it corrects and the one correcting it, its labels."""
+        corrects = str(pub.meta["corrects"]) if pub.meta.get("corrects") else None
+        later = self._corrected_by.get(pub.id)  # ``versions`` are self._versions[pub.id]
+        return (
+            "briefing", pub.lang, self._signature(pub), self._versions_signature(pub.id),
+            corrects, self._versions_signature(corrects), later, self._versions_signature(later),
+            self._labels_of(pub),
+        )  # fmt: skip
 
     def _claim_review(self, pub: Publication) -> str | None:
         if pub.record.kind != "debunk" or not pub.meta.get("claim"):
@@ -515,7 +604,7 @@ class SiteBuilder:
 
     def _listing_files(
         self, lang: str, pubs: list[Publication], kind: str, concept: str | None
-    ) -> dict[str, bytes]:
+    ) -> dict[str, bytes | LiveFile]:
         folder = self._listing_folder(kind, concept)
         languages = self._listing_langs.get(folder, {lang})
         pages = max(1, -(-len(pubs) // self.page_size))
@@ -535,37 +624,44 @@ class SiteBuilder:
                     else f"{lang}/{folder}page/{n}/index.html"
                 )
 
-            page = {
-                "kind": kind,
-                "title": self.labels(concept, lang) if concept else self.site_title,
-                "heading": self.labels(concept, lang) if concept else None,
-                "briefings": [self._summary(p, path) for p in chunk],
-                "pagination": {
-                    "page": number,
-                    "pages": pages,
-                    "prev_href": href(path, page_path(number - 1)) if number > 1 else None,
-                    "next_href": href(path, page_path(number + 1)) if number < pages else None,
-                },
-                "alternates": [
-                    {
-                        "locale_tag": _locale_tag(other),
-                        "href": href(path, f"{other}/{folder}index.html"),
-                        "lang": other,
-                    }
-                    for other in self.languages
-                    if other in languages
-                ],
-                "feeds": (
-                    {
-                        ext: href(path, f"{lang}/{folder}feed.{ext}")
-                        for ext in ("atom", "rss", "json")
-                    }
-                    if kind == "sector"
-                    else None
-                ),
-                "tlp": None,
-            }
-            out[path] = self._page(lang, "index.html.j2", path, page)
+            def page_data(path: str = path, number: int = number, chunk=chunk) -> dict[str, Any]:
+                return {
+                    "kind": kind,
+                    "title": self.labels(concept, lang) if concept else self.site_title,
+                    "heading": self.labels(concept, lang) if concept else None,
+                    "briefings": [self._summary(p, path) for p in chunk],
+                    "pagination": {
+                        "page": number,
+                        "pages": pages,
+                        "prev_href": href(path, page_path(number - 1)) if number > 1 else None,
+                        "next_href": href(path, page_path(number + 1)) if number < pages else None,
+                    },
+                    "alternates": [
+                        {
+                            "locale_tag": _locale_tag(other),
+                            "href": href(path, f"{other}/{folder}index.html"),
+                            "lang": other,
+                        }
+                        for other in self.languages
+                        if other in languages
+                    ],
+                    "feeds": (
+                        {
+                            ext: href(path, f"{lang}/{folder}feed.{ext}")
+                            for ext in ("atom", "rss", "json")
+                        }
+                        if kind == "sector"
+                        else None
+                    ),
+                    "tlp": None,
+                }
+
+            unit = (
+                "listing", lang, kind, concept, self.labels(concept, lang) if concept else None,
+                number, pages, tuple(sorted(languages)),
+                tuple((self._signature(p), self._labels_of(p)) for p in chunk),
+            )  # fmt: skip
+            out[path] = self._page(lang, "index.html.j2", path, page_data, unit)
         return out
 
     def _summary(self, pub: Publication, path: str) -> dict[str, Any]:

@@ -227,3 +227,80 @@ def test_a_live_page_changed_in_place_with_its_size_kept_is_not_reused(env) -> N
 
     assert (pf.output(env) / name).read_bytes() == good
     assert verify_site(pf.output(env)).problems == []
+
+
+def test_a_translation_added_later_appears_in_the_original_s_alternates(env) -> None:
+    briefing_id = pf.new_briefing(env, "Ransomware shuts hospital wards")
+    pf.rewrite(env, briefing_id, BODY)
+    pf.approved(env, briefing_id)
+    pf.publish(env)
+    assert f'hreflang="fr" href="../../fr/{briefing_id}/"' not in page(
+        env, f"en/{briefing_id}/index.html"
+    )
+
+    pf.write_translation(env, briefing_id, "fr", "Hôpital fermé", FR_BODY)
+    pf.publish(env)
+
+    assert f'hreflang="fr" href="../../fr/{briefing_id}/"' in page(
+        env, f"en/{briefing_id}/index.html"
+    )
+    assert pf.broken_links(pf.output(env)) == []
+
+
+def test_a_new_briefing_moves_the_others_to_the_next_list_page(tmp_path: Path) -> None:
+    env = pf.make_site_env(
+        tmp_path / "ws", languages=("en",), extra="\n[publishing]\npage_size = 1\n"
+    )
+    first = pf.new_briefing(env, "Ransomware shuts hospital wards")
+    pf.approved(env, first)
+    pf.publish(env)
+    assert first in page(env, "en/index.html")
+    env.clock.advance(days=1)
+
+    second = pf.new_briefing(env, "Ransomware hits a second hospital")  # the same labels
+    pf.approved(env, second)
+    pf.publish(env)
+
+    home, older = page(env, "en/index.html"), page(env, "en/page/2/index.html")
+    assert f'href="{second}/"' in home and f'href="{first}/"' not in home
+    assert f'href="../../{first}/"' in older and f'href="../../{second}/"' not in older
+    assert 'rel="next"' in home and 'rel="prev"' in older
+    assert pf.broken_links(pf.output(env)) == []
+    env.close()
+
+
+def test_a_correction_translated_later_is_linked_in_that_language_from_the_original(
+    env,
+) -> None:
+    from briefings.documents import parse_document
+
+    original = published_alert(env)
+    env.clock.advance(hours=3)
+    correction = env.workflow().correct(original, "ben").id
+    body = parse_document(env.read(correction), env.path(correction)).body
+    pf.rewrite(env, correction, body.replace("twelve", "ten"), changes="Ten wards.")
+    pf.approved(env, correction)
+    pf.publish(env)
+    pf.publish(env)  # the original, now corrected, links its correction
+    assert f'href="../../en/{correction}/"' in page(env, f"fr/{original}/index.html")
+
+    pf.write_translation(env, correction, "fr", "Hôpital fermé (corrigé)", FR_BODY)
+    pf.publish(env)
+
+    assert f'href="../{correction}/"' in page(env, f"fr/{original}/index.html")
+    assert pf.broken_links(pf.output(env)) == []
+
+
+def test_an_edited_title_shows_in_every_list_that_shows_the_briefing(env) -> None:
+    briefing_id = published_alert(env)
+    lists = ("en/index.html", "en/sectors/hospitals/index.html", "en/threats/ransomware/index.html")
+    assert all("shuts hospital wards" in page(env, path) for path in lists)
+
+    raw = env.read(briefing_id)
+    env.write(briefing_id, raw.replace(b"shuts hospital wards", b"shuts two hospital wards"))
+    bf.approve_fully(env, briefing_id)
+    pf.publish(env)
+
+    for path in lists:
+        text = page(env, path)
+        assert "shuts two hospital wards" in text and "shuts hospital wards" not in text, path
