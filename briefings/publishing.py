@@ -143,6 +143,13 @@ def _undate(value: dict) -> object:
     return value
 
 
+def _body_after(text: str, end: int) -> str:
+    """The body of a briefing file whose front matter closes on line ``end`` (0-based),
+    as :func:`parse_document` gives it, splitting off only the lines before it."""
+    parts = text.split("\n", end + 1)
+    return (parts[end + 1] if len(parts) > end + 1 else "").strip() + "\n"
+
+
 class DocumentCache:
     """Parsed front matter of briefing files by their bytes' SHA-256, kept in a SQLite
     file between runs (as JSON, dates tagged): a rebuild reads thousands of unchanged
@@ -183,8 +190,7 @@ class DocumentCache:
         if row is not None:
             with contextlib.suppress(Exception):  # a damaged entry: parse again
                 meta, end = json.loads(row, object_hook=_undate)
-                lines = raw.decode("utf-8").split("\n")
-                return BriefingFile(path, meta, "\n".join(lines[end + 1 :]).strip() + "\n", raw)
+                return BriefingFile(path, meta, _body_after(raw.decode("utf-8"), end), raw)
         document = parse_document(raw, path)
         lines = raw.decode("utf-8").split("\n")
         end = next(i for i in range(1, len(lines)) if lines[i].rstrip() == "---")
@@ -700,10 +706,12 @@ class SiteWriter:
         release_name: str,
         digests: dict[str, str] | None = None,
         verified: set[str] = frozenset(),
+        intact: Callable[[str], bool] | None = None,
     ) -> tuple[Path, int, int]:
         """Write a new release, then switch to it. A file whose bytes the live release
         already has, unchanged on disk, is hard-linked from it instead of written
-        (``verified``: files just read from the live release and checked)."""
+        (``verified``: files just read from the live release and checked; ``intact(path)``:
+        a live file known to be as it was written, see :func:`_intact_checker`)."""
         digests = digests if digests is not None else file_digests(files)
         live, manifest = self.live_manifest()
         previous = read_manifest(manifest.decode("utf-8", "replace")) if manifest else {}
@@ -733,7 +741,11 @@ class SiteWriter:
                 )
                 if live and unchanged:
                     old = f"{source}/{path}"
-                    if path in verified or _same_bytes(Path(old), content(data)):
+                    if (
+                        path in verified
+                        or (intact is not None and intact(path))
+                        or _same_bytes(Path(old), content(data))
+                    ):
                         try:
                             os.link(old, target)
                             linked += 1
@@ -971,7 +983,10 @@ def _publish_audience(
         )  # fmt: skip
         return report
     release_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{digests[MANIFEST][:8]}"
-    final, report.written, report.linked = writer.write(files, release_name, digests, set(verified))
+    intact = _intact_checker(live, record.stats(live_manifest))
+    final, report.written, report.linked = writer.write(
+        files, release_name, digests, set(verified), intact
+    )
     record.save(
         manifest, scanner.digest, builder.pages.keys, needles_key, needles,
         _release_stats(final, files), builder.pages.units,
@@ -995,6 +1010,21 @@ def _file_stat(path: str) -> list[int] | None:
     except OSError:
         return None
     return [st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _intact_checker(live: Path | None, stats: dict[str, list[int]]) -> Callable[[str], bool] | None:
+    """Whether a file of the live release is as it was written: its size, inode, mtime
+    and ctime are still those recorded right after (then it still holds the bytes its
+    manifest lists, and need not be read to be hard-linked into the next release)."""
+    if live is None or not stats:
+        return None
+    base = str(live)
+
+    def intact(path: str) -> bool:
+        recorded = stats.get(path)
+        return recorded is not None and _file_stat(f"{base}/{path}") == recorded
+
+    return intact
 
 
 def _release_stats(release: Path, files: Iterable[str]) -> dict[str, list[int]]:
@@ -1121,7 +1151,7 @@ class _BuildRecord:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(record, sort_keys=True), "utf-8")
+            tmp.write_text(json.dumps(record), "utf-8")  # read by this code only: no sorting
             tmp.replace(self.path)
         except OSError as exc:  # only an optimisation: the next run builds everything
             log.warning("cannot record the build in %s: %s", self.path, exc)

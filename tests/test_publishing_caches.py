@@ -304,3 +304,22 @@ def test_an_edited_title_shows_in_every_list_that_shows_the_briefing(env) -> Non
     for path in lists:
         text = page(env, path)
         assert "shuts two hospital wards" in text and "shuts hospital wards" not in text, path
+
+
+def test_a_markdown_copy_changed_in_place_is_written_again_not_linked(env) -> None:
+    briefing_id = published_alert(env)
+    name = f"en/{briefing_id}.md"
+    live = pf.output(env).resolve() / name
+    good = live.read_bytes()
+    live.write_bytes(good.replace(b"twelve", b"eleven"))  # same size, new mtime and ctime
+    pf.approved(
+        env,
+        pf.new_briefing(
+            env, "Wiper hits water utility", sectors=["sector.water"], threats=["threat.wiper"]
+        ),
+    )
+
+    pf.publish(env)
+
+    assert (pf.output(env) / name).read_bytes() == good
+    assert verify_site(pf.output(env)).problems == []
