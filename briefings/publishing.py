@@ -292,10 +292,12 @@ def _translations(
         if lang == record.lang:
             continue
         path = workflow.path_of(record, lang)
-        if not path.exists():
-            continue
         try:
-            document = parse(path.read_bytes(), path)
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            continue  # not translated (yet)
+        try:
+            document = parse(raw, path)
         except WorkflowError as exc:
             report.skipped.append(f"{record.id} ({lang}): {exc}")
             continue

@@ -246,14 +246,15 @@ class SiteBuilder:
         self.status_page = status_page
         self._corrected_by: dict[str, str] = {}
         self._versions: dict[str, dict[str, Publication]] = {}
-        self._signatures: dict[int, tuple] = {}
+        self._signatures: dict[int, str] = {}
         self._signed: list[Publication] = []
         self._listing_langs: dict[str, set[str]] = {}
         self.audience = audience
         self.site_title = audience.title or site_title
         self.languages = languages
         self.source_lang = source_lang
-        self.labels = labels
+        # Memoised for the build: pages and lists ask for the same few labels thousands of times.
+        self.labels = lru_cache(maxsize=None)(labels)
         self.renderer = renderer
         self.page_size = page_size
         self.base_url = audience.base_url
@@ -288,6 +289,7 @@ class SiteBuilder:
             ),
         )
         env.install_gettext_translations(i18n.translations(lang), newstyle=True)
+        env.globals["gettext"] = _memoised_gettext(env.globals["gettext"])
         return env
 
     def _page(
@@ -538,18 +540,20 @@ class SiteBuilder:
 
     # -- units: what a page is made of, cheap to work out (see PageCache.page_key_of) --
 
-    def _signature(self, pub: Publication) -> tuple:
+    def _signature(self, pub: Publication) -> str:
         """Everything this builder reads of a publication: its bytes (its front matter and
         text are parsed from them), its record's id, TLP label, kind and title, its
         language, dates, provenance and withdrawal. Nothing else of it may be read by a
         page that has a unit (a test changes each of these and checks the page)."""
         found = self._signatures.get(id(pub))
         if found is None:
-            found = (
+            read = (
                 hashlib.sha256(pub.raw).hexdigest(), pub.record.id, pub.lang,
                 pub.record.tlp.value, pub.record.kind, pub.record.title, pub.published,
                 pub.updated, pub.provenance, pub.withdrawn,
             )  # fmt: skip
+            # One short digest: units name each publication several times.
+            found = hashlib.sha256(repr(read).encode()).hexdigest()
             self._signatures[id(pub)] = found
             self._signed.append(pub)  # kept alive: its id is not reused in this build
         return found
@@ -801,6 +805,25 @@ class SiteBuilder:
             lines.append("</url>")
         lines.append("</urlset>")
         return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _memoised_gettext(gettext: Callable[..., str]) -> Callable[..., str]:
+    """Jinja2's new-style ``gettext`` with the answers to plain strings kept: a page asks
+    for some thirty, the same on every page. With variables it is asked every time (the
+    values go into the text); the answer also depends on autoescaping, which is keyed."""
+    answers: dict[tuple[str, bool], str] = {}
+
+    @jinja2.pass_context
+    def memoised(context: Any, string: str, **variables: Any) -> str:
+        if variables:
+            return gettext(context, string, **variables)
+        key = (string, context.eval_ctx.autoescape)
+        found = answers.get(key)
+        if found is None:
+            found = answers[key] = gettext(context, string)
+        return found
+
+    return memoised
 
 
 def _without_title(body: str, title: str) -> str:
