@@ -1,0 +1,47 @@
+"""The leak scan's search for excluded briefings' ids, with more ids than the few the
+publishing tests exclude (past 64 ids the scan uses one pattern, a tree of prefixes,
+instead of one substring search per id): every id is found wherever it occurs."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+from briefings.publishing import LeakScanner, prefix_tree_pattern
+
+IDS = [f"alert-2026-03-{day:02d}-incident-{n:05d}-{h}" for day, n, h in
+       [(d, d * 37 % 1000, f"{d * 7919 % 65536:04x}") for d in range(1, 29)]]  # fmt: skip
+IDS += [f"digest-2026-03-{day:02d}" for day in range(1, 29)]
+IDS += [f"{briefing_id}--2" for briefing_id in IDS[:28]]  # an id inside a longer one
+IDS += [f"debunk-2026-02-{day:02d}-claim" for day in range(1, 20)]
+
+
+def scanner() -> LeakScanner:
+    return LeakScanner({briefing_id: [briefing_id] for briefing_id in IDS})
+
+
+def test_every_excluded_id_is_found_in_every_kind_of_file() -> None:
+    scan = scanner()
+    assert len(IDS) > 64
+    for briefing_id in IDS:
+        page = f'<p>See <a href="../{briefing_id}/">the briefing</a>.</p>'.encode()
+        feed = json.dumps({"items": [{"url": f"https://x.example/en/{briefing_id}/"}]}).encode()
+        copy = f"---\ncorrects: {briefing_id}\n---\n\nText.\n".encode()
+        for path, data in (("en/index.html", page), ("en/feed.json", feed), ("en/x.md", copy)):
+            assert scan.scan(path, data), (briefing_id, path)
+
+
+def test_ids_of_allowed_briefings_that_merely_look_alike_are_not_leaks() -> None:
+    text = " ".join(f"{i[:-1]} {i[1:]} alert-2026-03-{i[-4:]}" for i in IDS if "--" not in i)
+    assert scanner().scan("en/index.html", f"<p>{text}</p>".encode()) == []
+
+
+def test_the_prefix_tree_pattern_finds_an_id_exactly_where_one_occurs() -> None:
+    rng = random.Random(7)
+    for _ in range(5000):
+        ids = {"".join(rng.choice("ab-1") for _ in range(rng.randint(1, 6))) for _ in range(6)}
+        text = "".join(rng.choice("ab-1 x") for _ in range(rng.randint(0, 40)))
+        found = set(re.findall(prefix_tree_pattern(ids), text))
+        assert bool(found) == any(i in text for i in ids), (ids, text)
+        assert found <= ids
