@@ -10,12 +10,16 @@ with one atomic rename; unchanged files are hard-linked from the previous
 release, not rewritten. A crash at any point leaves the previous site whole.
 
 Rebuilds are incremental: ``state/publish/<audience>.json`` records, for the live
-release, the key of every page's and feed's inputs (the same key: its bytes are read
-back from the live release and checked against the signed manifest, not rendered),
-the needles its files were scanned with (unchanged bytes are not scanned again), the
-needles themselves, and each live file's size, inode, mtime and ctime right after it was
-written (a file whose stat is unchanged is not hashed again; any difference: hashed); rendered Markdown and parsed front matter are cached by
-content hash in ``state/``. Every cache is an optimisation: losing one costs time.
+release, the key of every page's and feed's inputs (the same key: the live file is
+reused, checked against the signed manifest, not rendered), and for briefing and list
+pages also a cheaper "unit" key of what they are made of (the publications they show
+and the labels they name: the same unit, the same page, without making its data); the
+needles its files were scanned with (unchanged bytes are not scanned again) and the
+needles themselves; and each live file's size, inode, mtime and ctime right after it
+was written (a file whose stat is unchanged is neither read nor hashed again, only
+hard-linked; any difference: read and hashed). Rendered Markdown and parsed front
+matter are cached by content hash in ``state/``. Every cache is an optimisation:
+losing one costs time.
 """
 
 from __future__ import annotations
