@@ -274,7 +274,7 @@ class SiteBuilder:
     def _env(self, lang: str) -> jinja2.Environment:
         loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(d) for d in self.template_dirs]
         loaders.append(jinja2.PackageLoader("briefings", "templates/site"))
-        env = jinja2.Environment(
+        env = _Environment(
             loader=jinja2.ChoiceLoader(loaders),
             autoescape=True,
             extensions=["jinja2.ext.i18n"],
@@ -805,6 +805,26 @@ class SiteBuilder:
             lines.append("</url>")
         lines.append("</urlset>")
         return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(jinja2.Environment):
+    """Jinja2's environment, reading ``page.title`` from a dict by key first.
+
+    Jinja2 tries the attribute first, and a dict has none by that name: every ``page.x``
+    and ``site.x`` raised and caught an AttributeError (a third of a page's rendering).
+    Names a dict does have ("items") go Jinja2's own way, and so does a missing key:
+    the same value in every case."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
 
 
 def _memoised_gettext(gettext: Callable[..., str]) -> Callable[..., str]:
