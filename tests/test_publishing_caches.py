@@ -5,6 +5,7 @@ release and from ``state/``) must show the change; damaged or stale caches fall 
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -323,3 +324,58 @@ def test_a_markdown_copy_changed_in_place_is_written_again_not_linked(env) -> No
 
     assert (pf.output(env) / name).read_bytes() == good
     assert verify_site(pf.output(env)).problems == []
+
+
+def _reopened(env, root: Path):
+    workspace = open_workspace(root, environ={})
+    return bf.Env(workspace, Store(workspace.database_path), env.clock)
+
+
+CACHES = ("state/publish", "state/render-cache", "state/template-cache", "site")
+
+
+def test_a_rebuild_after_many_changes_is_the_same_as_a_build_from_scratch(tmp_path: Path) -> None:
+    """Whatever the caches kept, the incremental build writes exactly the bytes a build
+    with no cache, no build record and no live site writes from the same workspace."""
+    env = pf.make_site_env(tmp_path / "ws")
+    kept = published_alert(env)
+    amber = pf.new_briefing(env, "Dialysis pump firmware flaw", tlp=TLP.AMBER)
+    pf.rewrite(env, amber, "The pump firmware 3.2 accepts unsigned updates from the clinic.\n")
+    pf.approved(env, amber)
+    gone = pf.new_briefing(
+        env, "Wiper hits water utility", sectors=["sector.water"], threats=["threat.wiper"]
+    )
+    pf.approved(env, gone)
+    solo = pf.new_briefing(env, "Phishing targets schools", sectors=["sector.education"])
+    pf.approved(env, solo)  # in English only, for now
+    pf.publish(env)
+    env.clock.advance(days=1)
+    env.write(kept, env.read(kept).replace(b"twelve wards", b"eleven wards"))
+    bf.approve_fully(env, kept)
+    pf.write_translation(env, kept, "fr", "Hôpital fermé", FR_BODY.replace("douze", "onze"))
+    env.workflow().withdraw(gone, "ana", "The source retracted its report")
+    pf.publish(env)
+    env.clock.advance(days=1)
+    later = pf.new_briefing(env, "DDoS on rail ticketing", sectors=["sector.rail"])
+    pf.approved(env, later)
+    pf.write_translation(env, later, "fr", "DDoS ferroviaire", "Billetterie en panne.\n")
+    pf.write_translation(env, solo, "fr", "Hameçonnage", "Les écoles visées.\n")
+    env.close()
+    shutil.copytree(
+        tmp_path / "ws", tmp_path / "scratch", symlinks=True,
+        ignore=lambda folder, names: [
+            n for n in names if (Path(folder) / n).relative_to(tmp_path / "ws").as_posix() in CACHES
+        ],
+    )  # fmt: skip
+    incremental, scratch = _reopened(env, tmp_path / "ws"), _reopened(env, tmp_path / "scratch")
+    assert not (scratch.root / "site").exists()
+
+    pf.publish(incremental)
+    pf.publish(scratch)
+
+    for audience in ("public", "members"):
+        built = pf.site_files(pf.output(incremental, audience))
+        assert built == pf.site_files(pf.output(scratch, audience)), audience
+        assert verify_site(pf.output(incremental, audience)).ok
+    incremental.close()
+    scratch.close()
