@@ -43,6 +43,13 @@ def published_alert(env, title: str = "Ransomware shuts hospital wards") -> str:
     return briefing_id
 
 
+def water_wiper(env) -> str:
+    """A second briefing, drafted but not approved: its own sector and threat."""
+    return pf.new_briefing(
+        env, "Wiper hits water utility", sectors=["sector.water"], threats=["threat.wiper"]
+    )
+
+
 def page(env, path: str, audience: str = "public") -> str:
     return (pf.output(env, audience) / path).read_bytes().decode("utf-8")
 
@@ -96,9 +103,7 @@ def test_a_changed_glossary_label_rebuilds_every_page_that_shows_it(env) -> None
 
 def test_a_rejection_before_publishing_keeps_a_briefing_off_a_site_built_before(env) -> None:
     published_alert(env)
-    later = pf.new_briefing(
-        env, "Wiper hits water utility", sectors=["sector.water"], threats=["threat.wiper"]
-    )
+    later = water_wiper(env)
     pf.approved(env, later)
     env.workflow().reject(later, "ana", "the source retracted it")
 
@@ -198,12 +203,7 @@ def test_a_live_page_deleted_by_hand_is_built_again(env) -> None:
     name = f"en/{briefing_id}/index.html"
     good = page(env, name)
     (pf.output(env) / name).unlink()
-    pf.approved(
-        env,
-        pf.new_briefing(
-            env, "Wiper hits water utility", sectors=["sector.water"], threats=["threat.wiper"]
-        ),
-    )
+    pf.approved(env, water_wiper(env))
 
     pf.publish(env)
 
@@ -211,18 +211,23 @@ def test_a_live_page_deleted_by_hand_is_built_again(env) -> None:
     assert verify_site(pf.output(env)).ok
 
 
-def test_a_live_page_changed_in_place_with_its_size_kept_is_not_reused(env) -> None:
-    briefing_id = published_alert(env)
-    name = f"en/{briefing_id}/index.html"
+@pytest.mark.parametrize(
+    ("name", "old", "new"),
+    [
+        ("en/{id}/index.html", b"Northbank", b"Southbank"),  # a page
+        ("en/{id}.md", b"twelve", b"eleven"),  # a Markdown copy
+    ],
+)
+def test_a_live_file_changed_in_place_with_its_size_kept_is_written_again(
+    env, name, old, new
+) -> None:
+    """Same size, new mtime and ctime: the live file is not linked into the next release."""
+    name = name.format(id=published_alert(env))
     live = pf.output(env).resolve() / name
     good = live.read_bytes()
-    live.write_bytes(good.replace(b"Northbank", b"Southbank"))  # same length
-    pf.approved(
-        env,
-        pf.new_briefing(
-            env, "Wiper hits water utility", sectors=["sector.water"], threats=["threat.wiper"]
-        ),
-    )
+    live.write_bytes(good.replace(old, new))
+    assert live.read_bytes() != good and len(live.read_bytes()) == len(good)
+    pf.approved(env, water_wiper(env))
 
     pf.publish(env)
 
@@ -307,25 +312,6 @@ def test_an_edited_title_shows_in_every_list_that_shows_the_briefing(env) -> Non
         assert "shuts two hospital wards" in text and "shuts hospital wards" not in text, path
 
 
-def test_a_markdown_copy_changed_in_place_is_written_again_not_linked(env) -> None:
-    briefing_id = published_alert(env)
-    name = f"en/{briefing_id}.md"
-    live = pf.output(env).resolve() / name
-    good = live.read_bytes()
-    live.write_bytes(good.replace(b"twelve", b"eleven"))  # same size, new mtime and ctime
-    pf.approved(
-        env,
-        pf.new_briefing(
-            env, "Wiper hits water utility", sectors=["sector.water"], threats=["threat.wiper"]
-        ),
-    )
-
-    pf.publish(env)
-
-    assert (pf.output(env) / name).read_bytes() == good
-    assert verify_site(pf.output(env)).problems == []
-
-
 def _reopened(env, root: Path):
     workspace = open_workspace(root, environ={})
     return bf.Env(workspace, Store(workspace.database_path), env.clock)
@@ -342,9 +328,7 @@ def test_a_rebuild_after_many_changes_is_the_same_as_a_build_from_scratch(tmp_pa
     amber = pf.new_briefing(env, "Dialysis pump firmware flaw", tlp=TLP.AMBER)
     pf.rewrite(env, amber, "The pump firmware 3.2 accepts unsigned updates from the clinic.\n")
     pf.approved(env, amber)
-    gone = pf.new_briefing(
-        env, "Wiper hits water utility", sectors=["sector.water"], threats=["threat.wiper"]
-    )
+    gone = water_wiper(env)
     pf.approved(env, gone)
     solo = pf.new_briefing(env, "Phishing targets schools", sectors=["sector.education"])
     pf.approved(env, solo)  # in English only, for now
