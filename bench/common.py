@@ -1,4 +1,5 @@
-"""What every benchmark script shares: progress messages and the machine's description.
+"""What every benchmark script shares: progress messages, the machine's description and
+the JSON line that ends stdout, with the exit status.
 
 The scripts run as ``python bench/NAME.py``, so this folder is first on the path and
 they import it as ``common``.
@@ -6,6 +7,7 @@ they import it as ``common``.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
@@ -29,3 +31,14 @@ def machine() -> str:
         pass
     parts = [f"{platform.system()} {platform.machine()}", model, f"{os.cpu_count()} CPUs"]
     return ", ".join(p for p in parts if p)
+
+
+def finish(figures: dict, *, ok: bool, ratio: float, fail_under: float | None) -> int:
+    """Print ``figures`` as the one JSON line that ends stdout; return the exit status:
+    1 when a check failed, 2 when ``ratio`` is below ``fail_under`` (if given), else 0."""
+    print(json.dumps(figures, ensure_ascii=False, separators=(", ", ": ")))
+    if not ok:
+        return 1
+    if fail_under is not None and ratio < fail_under:
+        return 2
+    return 0

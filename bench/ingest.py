@@ -44,7 +44,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
-from common import log, machine
+from common import finish, log, machine
 
 LANGS = ("en", "fr", "es", "ar")
 # Out of every 20 entries: 12 English, 3 French, 3 Spanish, 2 Arabic.
@@ -551,12 +551,7 @@ def measure(args: argparse.Namespace) -> int:
         print()
         print("pipeline profile (cProfile, separate run):")
         print(profile_text.rstrip())
-    print(json.dumps(figures, ensure_ascii=False))
-    if problems:
-        return 1
-    if args.fail_under is not None and ratio < args.fail_under:
-        return 2
-    return 0
+    return finish(figures, ok=not problems, ratio=ratio, fail_under=args.fail_under)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
-import json
 import pstats
 import random
 import shutil
@@ -49,7 +48,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from common import log, machine
+from common import finish, log, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -407,12 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Profile of the {'full' if name == 'publish' else name} build (cumulative):")
         for line in lines:
             print(f"  {line}")
-    print(json.dumps(r, ensure_ascii=False, separators=(", ", ": ")))
-    if not r["ok"]:
-        return 1
-    if args.fail_under is not None and r["ratio"] < args.fail_under:
-        return 2
-    return 0
+    return finish(r, ok=r["ok"], ratio=r["ratio"], fail_under=args.fail_under)
 
 
 if __name__ == "__main__":

@@ -48,14 +48,13 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import platform
 import random
 import sys
 import time
 from pathlib import Path
 
-from common import log, machine
+from common import finish, log, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -273,12 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "machine": machine(),
     }
-    print(json.dumps(summary, ensure_ascii=False, separators=(", ", ": ")))
-    if not summary["ok"]:
-        return 1
-    if args.fail_under is not None and min(min_cold, min_warm) < args.fail_under:
-        return 2
-    return 0
+    lowest = min(min_cold, min_warm)
+    return finish(summary, ok=summary["ok"], ratio=lowest, fail_under=args.fail_under)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,6 @@ given and the cold ratio is below it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import random
@@ -61,7 +60,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import log, machine
+from common import finish, log, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -217,26 +216,21 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
     ]
     argos1_s = time.perf_counter() - start
 
-    # the engine, cold: empty memory in a fresh store.
     store = Store(tmp / "state.sqlite3")
-    log("engine, cold memory ...")
-    start = time.perf_counter()
-    segments = [s for p in paragraphs for s in split(p)]
-    cold = Engine(
-        route, memory=TranslationMemory(store), glossary_version=glossary_version,
-        settings=settings,
-    ).translate(segments)  # fmt: skip
-    cold_s = time.perf_counter() - start
 
-    # the engine, warm: a new engine over the same memory.
-    log("engine, warm memory ...")
-    start = time.perf_counter()
-    segments_warm = [s for p in paragraphs for s in split(p)]
-    warm = Engine(
-        route, memory=TranslationMemory(store), glossary_version=glossary_version,
-        settings=settings,
-    ).translate(segments_warm)  # fmt: skip
-    warm_s = time.perf_counter() - start
+    def engine_run(state: str):
+        """A new Engine over the store's memory: cutting and translating, timed."""
+        log(f"engine, {state} memory ...")
+        start = time.perf_counter()
+        segments = [s for p in paragraphs for s in split(p)]
+        result = Engine(
+            route, memory=TranslationMemory(store), glossary_version=glossary_version,
+            settings=settings,
+        ).translate(segments)  # fmt: skip
+        return result, segments, time.perf_counter() - start
+
+    cold, segments, cold_s = engine_run("cold")  # empty memory in a fresh store
+    warm, _, warm_s = engine_run("warm")  # the same memory, now full
 
     engine_out = [
         " ".join(cold.translations[s] for s in split(paragraph)) for paragraph in paragraphs
@@ -347,12 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, passed in r["checks"].items():
         if not passed:
             print(f"CHECK FAILED: {name}")
-    print(json.dumps(r, ensure_ascii=False, separators=(", ", ": ")))
-    if not r["ok"]:
-        return 1
-    if args.fail_under is not None and r["ratio_cold"] < args.fail_under:
-        return 2
-    return 0
+    return finish(r, ok=r["ok"], ratio=r["ratio_cold"], fail_under=args.fail_under)
 
 
 if __name__ == "__main__":
