@@ -5,13 +5,9 @@ files that edit affects."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench" / "publish.py"
+from bench_runs import run_bench
 
 KEYS = {
     "bench", "briefings", "languages", "briefing_pages", "html_pages", "files",
@@ -24,16 +20,8 @@ KEYS = {
 
 
 def test_the_benchmark_runs_on_a_few_briefings(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, str(BENCH), "--briefings", "6", "--words", "200"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300,
-    )  # fmt: skip
-
-    assert result.returncode == 0, result.stderr[-2000:] + result.stdout[-2000:]
-    lines = result.stdout.strip().splitlines()
-    summary = json.loads(lines[-1])
+    summary = run_bench("publish.py", "--briefings", "6", "--words", "200", cwd=tmp_path)
     assert set(summary) == KEYS
-    assert all(not line.startswith("{") for line in lines[:-1])  # exactly one JSON line
     assert (summary["bench"], summary["briefings"]) == ("publish", 6)
     assert summary["briefing_pages"] == 6 * len(summary["languages"])
     assert summary["ok"] and summary["affected_only"]

@@ -8,14 +8,12 @@ JSON. Each language's precision and recall must stay at or above the floor below
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from bench_runs import run_bench
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "bench" / "tagging_eval.py"
 GOLD = ROOT / "tests" / "data" / "gold" / "tagging.jsonl"
 
 # Measured with `.venv/bin/python bench/tagging_eval.py` on the gold set of 153
@@ -43,15 +41,7 @@ MARGIN = 0.02
 
 @pytest.fixture(scope="module")
 def evaluation() -> dict:
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--errors"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_bench("tagging_eval.py", "--errors", cwd=ROOT)
 
 
 def test_gold_set_has_enough_sentences_in_every_language() -> None:

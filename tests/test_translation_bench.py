@@ -6,15 +6,12 @@ shape of the result and that a warm translation memory needs no model call.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from bench_runs import run_bench
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench" / "translate.py"
 HAS_PACKAGE = any((ROOT / "models").glob("translate-en_fr-*.argosmodel"))
 
 KEYS = {
@@ -31,15 +28,8 @@ KEYS = {
 
 @pytest.mark.skipif(not HAS_PACKAGE, reason="no en-fr package in models/")
 def test_the_benchmark_runs_and_a_warm_memory_makes_no_model_call(tmp_path):
-    result = subprocess.run(
-        [sys.executable, str(BENCH), "--sentences", "12", "--beam", "2"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:] + result.stdout[-2000:]
-    lines = result.stdout.strip().splitlines()
-    summary = json.loads(lines[-1])
+    summary = run_bench("translate.py", "--sentences", "12", "--beam", "2", cwd=tmp_path)
     assert set(summary) == KEYS
-    assert all(not line.startswith("{") for line in lines[:-1])  # exactly one JSON line
     assert (summary["bench"], summary["sentences"], summary["beam_size"]) == ("translate", 12, 2)
     assert summary["cold_model_calls"] >= 1
     assert summary["warm_model_calls"] == 0 and summary["warm_from_memory"] == 12
