@@ -101,6 +101,18 @@ def other_alert(env, title: str, sector: str, threat: str, body: str | None = No
     return briefing_id
 
 
+def three_approved_alerts(env) -> tuple[str, list[str]]:
+    """The CLEAR hospital alert, and two others on other sectors and threats, approved."""
+    edited = clear_alert(env)
+    others = [
+        other_alert(env, "Wiper hits water utility", "sector.water", "threat.wiper"),
+        other_alert(env, "DDoS on rail ticketing", "sector.rail", "threat.ddos"),
+    ]
+    for briefing_id in (edited, *others):
+        pf.approved(env, briefing_id)
+    return edited, others
+
+
 def live_state(env, audience: str = "public") -> tuple[Path, dict[str, bytes]]:
     out = pf.output(env, audience)
     return out.resolve(), pf.site_files(out)
@@ -574,13 +586,7 @@ def test_a_second_identical_publish_writes_nothing(env) -> None:
 
 
 def test_an_edit_rewrites_only_the_files_it_affects(env) -> None:
-    edited = clear_alert(env)
-    others = [
-        other_alert(env, "Wiper hits water utility", "sector.water", "threat.wiper"),
-        other_alert(env, "DDoS on rail ticketing", "sector.rail", "threat.ddos"),
-    ]
-    for briefing_id in (edited, *others):
-        pf.approved(env, briefing_id)
+    edited, others = three_approved_alerts(env)
     pf.publish(env)
     old = {a: pf.output(env, a).resolve() for a in ("public", "members")}
     old_files = {a: pf.site_files(old[a]) for a in old}
@@ -618,13 +624,7 @@ def test_an_edit_days_later_rewrites_exactly_the_pages_that_show_it(env) -> None
     an edit approved days later rewrites its own page and copy, the lists and feeds that
     show it (those with its text or dates), and the manifest; every other file is the same
     inode as before."""
-    edited = clear_alert(env)
-    others = [
-        other_alert(env, "Wiper hits water utility", "sector.water", "threat.wiper"),
-        other_alert(env, "DDoS on rail ticketing", "sector.rail", "threat.ddos"),
-    ]
-    for briefing_id in (edited, *others):
-        pf.approved(env, briefing_id)
+    edited, _ = three_approved_alerts(env)
     pf.publish(env, audiences=["public"])
     env.clock.advance(days=3)
     assert pf.publish(env, audiences=["public"]).audiences[0].changed is False
