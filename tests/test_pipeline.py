@@ -21,7 +21,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -181,15 +182,21 @@ HOLDER = (
 )
 
 
-def hold_lock(root: Path, name: str, seconds: float) -> subprocess.Popen:
-    """Another process holding ``name``; returns once it holds it."""
+@contextmanager
+def lock_held_elsewhere(root: Path, name: str, seconds: float) -> Iterator[subprocess.Popen]:
+    """Another process holding ``name`` for the block (entered once it holds it), killed
+    with SIGKILL at the end of the block: the kernel releases the lock."""
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(root), name, str(seconds)],
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert holder.stdout.readline().strip() == "held"
-    return holder
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def holder_pid(lock: WorkspaceLock) -> int | None:
@@ -209,8 +216,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def test_a_lock_is_exclusive_across_processes_and_dies_with_its_holder(tmp_path):
-    holder = hold_lock(tmp_path, "publish", 60)
-    try:
+    with lock_held_elsewhere(tmp_path, "publish", 60) as holder:
         lock = WorkspaceLock(tmp_path, "publish")
         assert lock.holder().pid == holder.pid
         started = time.monotonic()
@@ -218,9 +224,6 @@ def test_a_lock_is_exclusive_across_processes_and_dies_with_its_holder(tmp_path)
             lock.acquire(wait=0.3)
         assert time.monotonic() - started >= 0.3
         assert f"another publish is running (pid {holder.pid}, since 20" in str(caught.value)
-    finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
     # The kernel let it go with the process: no stale lock, no clean-up needed.
     assert lock.holder() is None
     with lock:
@@ -234,12 +237,8 @@ def test_an_ingest_overlapping_another_is_skipped_with_a_message(harness, tmp_pa
 
     root = copy_workspace(EXAMPLE, tmp_path / "ws")
     workspace = open_workspace(root, environ={})
-    holder = hold_lock(root, "ingest", 60)
-    try:
+    with lock_held_elsewhere(root, "ingest", 60) as holder:
         summary = run_ingest(workspace)
-    finally:
-        holder.kill()
-        holder.wait()
     message = f"another ingest is running (pid {holder.pid}, since "
     assert summary.reports and all(r.status == "skipped" for r in summary.reports)
     assert all(message in r.error and r.error.endswith(", skipped") for r in summary.reports)
@@ -265,15 +264,11 @@ def test_a_stage_waits_for_another_run_of_itself_then_fails_naming_it(
     run = {"tag": run_tagging, "draft": run_drafting, "translate": run_translation}[stage]
     root = copy_workspace(pristine, tmp_path / "ws")
     workspace = open_workspace(root, environ={})
-    holder = hold_lock(root, stage, 60)
-    try:
+    with lock_held_elsewhere(root, stage, 60) as holder:
         started = time.monotonic()
         with pytest.raises(StageBusy) as caught:
             run(workspace, wait=0.5)
         assert time.monotonic() - started >= 0.5
-    finally:
-        holder.kill()
-        holder.wait()
     message = str(caught.value)
     assert f"another {stage} run is in progress (pid {holder.pid}, since 20" in message
     assert "did not finish within 0.5 s; this one did nothing" in message
@@ -341,15 +336,11 @@ def test_a_publish_waits_for_another_then_fails_clearly_leaving_the_site(publish
     workspace = open_workspace(root, environ={})
     approve(root, 1)
     before = live_release(root)
-    holder = hold_lock(root, "publish", 60)
-    try:
+    with lock_held_elsewhere(root, "publish", 60) as holder:
         started = time.monotonic()
         with pytest.raises(PublishError) as caught:
             run_publishing(workspace, wait=1.0)
         assert time.monotonic() - started >= 1.0
-    finally:
-        holder.kill()
-        holder.wait()
     assert f"another publish is running (pid {holder.pid}" in str(caught.value)
     assert "did not finish within 1 s; nothing was published" in str(caught.value)
     assert live_release(root) == before
@@ -527,15 +518,12 @@ def test_two_runs_at_once_the_second_is_skipped_with_a_clear_message(harness, pu
     before = live_release(root)
     env = subprocess_env(harness, tmp_path / "prefect-home")
     command = [sys.executable, "-m", "briefings", "-w", str(root), "run"]
-    holder = hold_lock(root, "publish", 120)
-    try:
+    # When the block ends, the other publish is over: the first run publishes.
+    with lock_held_elsewhere(root, "publish", 120):
         first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         lock = WorkspaceLock(root, "pipeline")
         wait_for(lambda: holder_pid(lock) == first.pid, 120, "the first run to hold the lock")
         second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-    finally:
-        holder.kill()  # the other publish ends: the first run publishes
-        holder.wait()
     _, err = first.communicate(timeout=120)
 
     assert second.returncode == 0, second.stderr
