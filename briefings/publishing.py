@@ -734,12 +734,17 @@ class SiteWriter:
         release_name: str,
         digests: dict[str, str] | None = None,
         verified: set[str] = frozenset(),
-        intact: Callable[[str], bool] | None = None,
+        intact: Callable[[str], int | None] | None = None,
     ) -> tuple[Path, int, int]:
         """Write a new release, then switch to it. A file whose bytes the live release
         already has, unchanged on disk, is hard-linked from it instead of written
         (``verified``: files just read from the live release and checked; ``intact(path)``:
-        a live file known to be as it was written, see :func:`_intact_checker`)."""
+        the inode of a live file known to be as it was written, else None, see
+        :func:`_intact_checker`).
+
+        When there are as many releases as are kept, the oldest one (which pruning would
+        remove) is recycled instead of a new tree being made: it becomes the partial
+        release and only what differs is changed in it (see :meth:`_recycle`)."""
         digests = digests if digests is not None else file_digests(files)
         live, manifest = self.live_manifest()
         previous = read_manifest(manifest.decode("utf-8", "replace")) if manifest else {}
@@ -753,33 +758,47 @@ class SiteWriter:
         if partial.exists():
             shutil.rmtree(partial)
         written = linked = 0
-        folders: set[str] = set()
         # Plain strings, not Path objects: a release has tens of thousands of files.
         base, source = str(partial), str(live) if live else ""
         try:
+            present = self._recycle(live, partial, files)
+            folders = {f"{base}/{path}" for path, kind in present.items() if kind < 0}
+            if present or os.path.isdir(base):  # recycled
+                folders.add(base)
             for path, data in sorted(files.items()):
                 target = f"{base}/{path}"
                 folder = target.rpartition("/")[0]
                 if folder not in folders:
                     _make_folder(folder)
                     folders.add(folder)
+                there = present.get(path)  # the recycled tree's inode at this path
                 unchanged = previous.get(path) == digests[path] and path not in (
                     MANIFEST,
                     SIGNATURE,
                 )
                 if live and unchanged:
                     old = f"{source}/{path}"
+                    inode = intact(path) if intact is not None else None
+                    if there is not None and inode is not None and there == inode:
+                        linked += 1  # already the live file itself: nothing to do
+                        continue
                     if (
-                        path in verified
-                        or (intact is not None and intact(path))
+                        inode is not None
+                        or path in verified
                         or _same_bytes(Path(old), content(data))
                     ):
+                        if there is not None:
+                            os.unlink(target)
+                            there = None
                         try:
                             os.link(old, target)
                             linked += 1
                             continue
                         except OSError:
                             pass  # another file system: write it
+                # Never write into a recycled file: it may be a hard link of a live one.
+                if there is not None:
+                    os.unlink(target)
                 Path(target).write_bytes(content(data))
                 written += 1
             os.replace(partial, final)
@@ -799,6 +818,40 @@ class SiteWriter:
             ) from exc
         self.prune(final)
         return final, written, linked
+
+    def _releases(self) -> list[Path]:
+        """The complete releases, oldest name first."""
+        return sorted(
+            p for p in self.releases.iterdir() if p.is_dir() and not p.name.startswith(".")
+        )
+
+    def _recycle(self, live: Path | None, partial: Path, files: dict) -> dict[str, int]:
+        """Turn the oldest release into ``partial`` when pruning would remove it after
+        this release, and empty it of everything the new release does not have.
+
+        Returns what stays in ``partial``: each regular file's inode by path, and each
+        folder (as its path with ``-1``). Anything else (a symbolic link, a file
+        where a folder is now needed) is removed. A file that stays is kept as it is
+        only when it is the very inode of an intact live file with the same bytes; any
+        other is removed before it is written (see :meth:`write`), never written into,
+        since it may be a hard link of a file in another release."""
+        releases = self._releases()
+        if len(releases) < self.keep:
+            return {}
+        oldest = [r for r in releases if live is None or r.resolve() != live.resolve()]
+        if not oldest:
+            return {}
+        os.replace(oldest[0], partial)
+        needed = {path.rpartition("/")[0] for path in files}
+        for path in list(needed):  # and every folder above them
+            while "/" in path:
+                path = path.rpartition("/")[0]
+                if path in needed:
+                    break
+                needed.add(path)
+        present: dict[str, int] = {}
+        _sweep(str(partial), "", files, needed, present)
+        return present
 
     def _check_writable(self) -> None:
         """Fail before writing a whole release that could never be switched in."""
@@ -826,9 +879,7 @@ class SiteWriter:
         """Remove old releases (never the live one), and what killed runs left."""
         if not self.releases.is_dir():
             return
-        releases = sorted(
-            p for p in self.releases.iterdir() if p.is_dir() and not p.name.startswith(".")
-        )
+        releases = self._releases()
         for old in releases[: max(0, len(releases) - self.keep)]:
             if old.resolve() != live.resolve():
                 shutil.rmtree(old, ignore_errors=True)
@@ -849,6 +900,24 @@ def _make_folder(folder: str) -> None:
         pass
     except FileNotFoundError:
         os.makedirs(folder, exist_ok=True)
+
+
+def _sweep(base: str, folder: str, files: dict, needed: set[str], present: dict[str, int]) -> None:
+    """Walk ``base/folder`` (no links followed): record the regular files ``files`` has
+    and the folders ``needed`` has in ``present``, remove the rest, deepest first."""
+    with os.scandir(f"{base}/{folder}" if folder else base) as entries:
+        for entry in entries:
+            path = f"{folder}/{entry.name}" if folder else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if path in needed:
+                    present[path] = -1
+                    _sweep(base, path, files, needed, present)
+                else:
+                    shutil.rmtree(entry.path)
+            elif entry.is_file(follow_symlinks=False) and path in files:
+                present[path] = entry.inode()
+            else:
+                os.unlink(entry.path)
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
@@ -1040,17 +1109,22 @@ def _file_stat(path: str) -> list[int] | None:
     return [st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
 
 
-def _intact_checker(live: Path | None, stats: dict[str, list[int]]) -> Callable[[str], bool] | None:
-    """Whether a file of the live release is as it was written: its size, inode, mtime
-    and ctime are still those recorded right after (then it still holds the bytes its
-    manifest lists, and need not be read to be hard-linked into the next release)."""
+def _intact_checker(
+    live: Path | None, stats: dict[str, list[int]]
+) -> Callable[[str], int | None] | None:
+    """The inode of a file of the live release when it is as it was written (its size,
+    inode, mtime and ctime are still those recorded right after: then it still holds
+    the bytes its manifest lists, and need not be read to be hard-linked into the next
+    release or kept in a recycled one), else None."""
     if live is None or not stats:
         return None
     base = str(live)
 
-    def intact(path: str) -> bool:
+    def intact(path: str) -> int | None:
         recorded = stats.get(path)
-        return recorded is not None and _file_stat(f"{base}/{path}") == recorded
+        if recorded is not None and _file_stat(f"{base}/{path}") == recorded:
+            return recorded[1]
+        return None
 
     return intact
 

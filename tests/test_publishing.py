@@ -767,9 +767,11 @@ PUBLISH_SCRIPT = '''
 """Publish the workspace argv[1] like a scheduled run.
 
 KILL_POINT makes it print a marker and wait (to be killed) at one point:
-write-N (before the N-th file of a release is written), before-rename (the release is
-complete, not yet renamed into place), link-made (the new link exists, not yet renamed
-over the output), before-switch, after-switch. Prints "ready" once imported, then
+write-N (before the N-th file of a release is written), unlink-N (before the N-th file
+is removed, from a recycled release), recycled (before the oldest release is renamed
+to become the new one), before-rename (the release is complete, not yet renamed into
+place), link-made (the new link exists, not yet renamed over the output),
+before-switch, after-switch. Prints "ready" once imported, then
 waits for a line on stdin when WAIT_FOR_GO is set.
 FILE_SIZE_LIMIT limits the size of every file it writes.
 """
@@ -809,10 +811,22 @@ elif point.startswith("write-"):
         return write_bytes(self, data)
 
     pathlib.Path.write_bytes = patched_write
-elif point in ("before-rename", "link-made"):
+elif point.startswith("unlink-"):
+    nth, calls, unlink = int(point[7:]), [0], os.unlink
+
+    def patched_unlink(path, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == nth:
+            hold(point)
+        return unlink(path, *args, **kwargs)
+
+    os.unlink = patched_unlink
+elif point in ("before-rename", "link-made", "recycled"):
     replace = os.replace
 
     def patched_replace(src, dst):
+        if point == "recycled" and str(dst).endswith(".partial"):
+            hold(point)
         suffix = ".partial" if point == "before-rename" else ".switch"
         if str(src).endswith(suffix):
             hold(point)
@@ -933,11 +947,18 @@ def _assert_whole(workspace: Path, allowed: dict[str, set[bytes]], label: str) -
     return found
 
 
-def _pending_change(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
-    """A workspace with a live site (one briefing) and a second one approved since."""
-    env = pf.make_site_env(tmp_path / "template", languages=("en",))
+def _pending_change(tmp_path: Path, *, recycled: bool = False) -> tuple[Path, dict[str, bytes]]:
+    """A workspace with a live site (one briefing) and a second one approved since.
+
+    ``recycled``: the site keeps two releases and has two already, so the next publish
+    turns the older one into its release (see ``SiteWriter._recycle``)."""
+    extra = "\n[publishing]\nkeep_releases = 2\n" if recycled else ""
+    env = pf.make_site_env(tmp_path / "template", languages=("en",), extra=extra)
     pf.approved(env, clear_alert(env))
     pf.publish(env)
+    if recycled:
+        pf.approved(env, other_alert(env, "DDoS on rail ticketing", "sector.rail", "threat.ddos"))
+        pf.publish(env)
     old = _manifests(env.root)
     pf.approved(env, other_alert(env, "Wiper hits water utility", "sector.water", "threat.wiper"))
     env.close()
@@ -945,8 +966,13 @@ def _pending_change(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
 
 
 # Where a publishing process is killed: at markers (see PUBLISH_SCRIPT), and after a
-# share of the time a whole publish takes on this machine.
+# share of the time a whole publish takes on this machine. A recycled release has few
+# files to write (the changed ones) and some to remove.
 MARKERS = ["write-1", "write-25", "before-rename", "link-made", "before-switch", "after-switch"]
+RECYCLED_MARKERS = [
+    "recycled", "unlink-1", "unlink-3", "write-1", "write-3", "before-rename", "link-made",
+    "before-switch", "after-switch",
+]  # fmt: skip
 SHARES = [0, 15, 30, 45, 55, 65, 80]
 
 
@@ -972,8 +998,12 @@ def _in_parallel(function, points: list[str]) -> dict[str, object]:
     return results
 
 
-def test_a_publish_killed_at_any_point_leaves_the_live_site_whole(tmp_path: Path) -> None:
-    template, old = _pending_change(tmp_path)
+@pytest.mark.parametrize("recycled", [False, True], ids=["new release", "recycled release"])
+def test_a_publish_killed_at_any_point_leaves_the_live_site_whole(
+    tmp_path: Path, recycled: bool
+) -> None:
+    template, old = _pending_change(tmp_path, recycled=recycled)
+    markers = RECYCLED_MARKERS if recycled else MARKERS
     script = _script(tmp_path)
     reference = tmp_path / "reference"
     shutil.copytree(template, reference, symlinks=True)
@@ -982,20 +1012,27 @@ def test_a_publish_killed_at_any_point_leaves_the_live_site_whole(tmp_path: Path
     assert new["public"] != old["public"] and new["members"] != old["members"]
     allowed = {a: {old[a], new[a]} for a in old}
     timed = [f"at-{share}%" for share in SHARES]
-    copies = {point: tmp_path / f"kill-{point}" for point in MARKERS + timed}
+    copies = {point: tmp_path / f"kill-{point}" for point in markers + timed}
     for copy in copies.values():
         shutil.copytree(template, copy, symlinks=True)
 
-    started = _in_parallel(lambda p: _start(script, copies[p], p), MARKERS + timed)
-    seen = _in_parallel(lambda p: _kill(started[p], p), MARKERS)
+    started = _in_parallel(lambda p: _start(script, copies[p], p), markers + timed)
+    seen = _in_parallel(lambda p: _kill(started[p], p), markers)
     for share, point in zip(SHARES, timed, strict=True):  # one at a time: timing matters
         seen[point] = _kill(started[point], point, duration * share / 100)
 
-    for point in MARKERS:
+    for point in markers:
         assert seen[point] == point, f"the run never reached {point}"
     for point, copy in copies.items():
         found = _assert_whole(copy, allowed, point)
-        if point in ("write-1", "before-rename", "link-made", "before-switch"):
+        if point in (
+            "recycled",
+            "unlink-1",
+            "write-1",
+            "before-rename",
+            "link-made",
+            "before-switch",
+        ):
             assert found["public"] == old["public"], point
         if point == "after-switch":
             assert found == {"public": new["public"], "members": old["members"]}
