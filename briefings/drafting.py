@@ -5,7 +5,9 @@ period and TLP label, one digest; per high-priority event, one alert; per event
 carrying a disinformation tactic, one debunk. Drafting is deterministic and
 idempotent: re-running rewrites only drafts that a flow wrote and nobody has
 edited or approved since; a briefing that is approved, published, or edited by
-an officer is never changed, and new items for its period go to an addendum.
+an officer is never changed, and new items for its period go to an addendum. An
+alert's or debunk's addendum below the TLP of its lineage is named after its own items,
+never after the base's (restricted) lead.
 """
 
 from __future__ import annotations
@@ -400,18 +402,20 @@ class Drafter:
             {"summary": summary},
         )  # fmt: skip
 
-    def _alert(self, event: Event) -> _Planned:
+    def _alert(self, event: Event, briefing_id: str | None = None) -> _Planned:
+        """The alert for ``event``, under ``briefing_id`` (by default the event's own)."""
         ctx = self.renderer.event_context(event, self.lang)
         title = f"Alert: {event.lead.title}"
         body = self.renderer.render(
             "alert.md.j2", title=title, lang=self.lang, tlp=event.tlp.value, event=ctx
         )
+        briefing_id = briefing_id or self._event_id("alert", event)
         return self._planned(
-            self._event_id("alert", event), "alert", None, event.tlp, [event], title, body,
-            {"summary": ctx["summary"]},
-        )  # fmt: skip
+            briefing_id, "alert", None, event.tlp, [event], title, body, {"summary": ctx["summary"]}
+        )
 
-    def _debunk(self, event: Event) -> _Planned:
+    def _debunk(self, event: Event, briefing_id: str | None = None) -> _Planned:
+        """The debunk for ``event``, under ``briefing_id`` (by default the event's own)."""
         ctx = self.renderer.event_context(event, self.lang)
         evidence = [
             {"title": link["title"], "url": link["url"], "source": link["source"]}
@@ -431,19 +435,23 @@ class Drafter:
             verdict_text="An officer rates this claim (false, misleading, unproven or true) "
             "in the front matter and explains the verdict here.",
         )  # fmt: skip
-        return self._planned(
-            self._event_id("debunk", event), "debunk", None, event.tlp, [event], title, body, extra
-        )
+        briefing_id = briefing_id or self._event_id("debunk", event)
+        return self._planned(briefing_id, "debunk", None, event.tlp, [event], title, body, extra)
 
     def _event_id(self, kind: str, event: Event) -> str:
-        # An event keeps its briefing when items join it: look for one that
-        # already holds any of its items, else name it after its key.
-        existing = self.store.items_in_briefings([kind])
-        for item in event.items:
-            if item.id in existing:
-                for record in self.store.list_briefings():
-                    if record.kind == kind and item.id in self.store.briefing_items(record.id):
-                        return record.id.split("--")[0]
+        """The id the event's briefing of ``kind`` is planned under: the base of its
+        lineage (an event keeps its briefing when items join it), else a fresh id.
+
+        The lineage is every briefing of ``kind`` holding any of the event's items; its
+        base is the first one made (a later addendum may be named after its own items,
+        see :meth:`_event_target`, and must never be taken for the base)."""
+        lineage = self.store.briefings_holding(kind, [i.id for i in event.items])
+        if lineage:
+            return _stem(lineage[0].id)
+        return self._fresh_id(kind, event)
+
+    def _fresh_id(self, kind: str, event: Event) -> str:
+        """``kind-period-slug of the lead's title-6 hex of the event key``."""
         slug = _slugify(event.lead.title)[:48].strip("-")
         digest = hashlib.sha256(event.key.encode()).hexdigest()[:6]
         return f"{kind}-{self.period_of(event.lead)}-{slug}-{digest}"
@@ -482,9 +490,16 @@ class Drafter:
     def _target(self, plan: _Planned) -> tuple[str, BriefingRecord | None, list[str]]:
         """The id to write ``plan`` under, the record there (if any), and its items.
 
-        When the briefing of that id can no longer be changed by a flow, new
-        items go to an addendum (``id--2``, ``id--3`` ...) holding only them.
+        When a briefing can no longer be changed by a flow, new items go to an
+        addendum holding only them. Digests chain by id (``id--2``, ``id--3`` ...);
+        alerts and debunks follow their event's lineage (:meth:`_event_target`).
         """
+        if plan.kind == "digest":
+            return self._digest_target(plan)
+        return self._event_target(plan)
+
+    def _digest_target(self, plan: _Planned) -> tuple[str, BriefingRecord | None, list[str]]:
+        # A digest's id names only its period and TLP, so an addendum may share its stem.
         base = plan.id
         item_ids = plan.item_ids
         n = 1
@@ -497,6 +512,48 @@ class Drafter:
             if not item_ids:
                 return candidate, record, []
             n += 1
+
+    def _event_target(self, plan: _Planned) -> tuple[str, BriefingRecord | None, list[str]]:
+        """Items held by any closed briefing of the lineage are never drafted again; the
+        rest go to the first open briefing of the lineage whose id may name them, else
+        to a new addendum (or, for a new event, a new briefing).
+
+        A briefing named after the base carries words of the base's lead, which may be
+        more restricted than the new items: below the TLP of a closed briefing of the
+        lineage, they get an id of their own, like a fresh briefing, so that their
+        public URL, feeds and sitemap carry nothing their audience may not see.
+        """
+        lineage = self.store.briefings_holding(plan.kind, plan.item_ids)
+        open_ids = {r.id for r in lineage if self._is_open(r)}
+        closed = [r for r in lineage if r.id not in open_ids]
+        held = {i for r in closed for i in self.store.briefing_items(r.id)}
+        item_ids = [i for i in plan.item_ids if i not in held]
+        if not item_ids:
+            return closed[-1].id, closed[-1], []
+        items = self._items(item_ids)
+        tlp = strictest(*(i.tlp for i in items))
+        below = any(tlp.rank < r.tlp.rank for r in closed)
+        for record in lineage:
+            if record.id in open_ids and not (below and _stem(record.id) == plan.id):
+                return record.id, record, item_ids
+        stem = self._fresh_id(plan.kind, Event(items)) if below else plan.id
+        return self._unused_id(stem), None, item_ids
+
+    def _unused_id(self, stem: str) -> str:
+        """``stem``, or the first ``stem--n`` (n >= 2) that no briefing has: a stored
+        briefing outside the lineage is never overwritten."""
+        candidate, n = stem, 1
+        while self.store.get_briefing(candidate) is not None:
+            n += 1
+            candidate = f"{stem}--{n}"
+        return candidate
+
+    def _items(self, item_ids: list[str]) -> list[Item]:
+        """The stored items of ``item_ids``, sorted by id."""
+        keep = set(item_ids)
+        return sorted(
+            (i for i in self.store.list_items(ids=item_ids) if i.id in keep), key=lambda i: i.id
+        )
 
     def _is_open(self, record: BriefingRecord) -> bool:
         """A flow may rewrite it: a draft it wrote, unedited, without approvals."""
@@ -547,18 +604,23 @@ class Drafter:
 
     def _replan_subset(self, plan: _Planned, target: str, item_ids: list[str]) -> _Planned:
         """The same briefing restricted to ``item_ids`` (an addendum's new items)."""
-        keep = set(item_ids)
-        items = [i for i in self.store.list_items(ids=item_ids) if i.id in keep]
-        window = timedelta(hours=self.settings.group_window_hours)
-        events = group_events(items, window)
+        items = self._items(item_ids)
         if plan.kind == "digest":
-            redone = self._digest(plan.period or "", plan.tlp, events)
+            window = timedelta(hours=self.settings.group_window_hours)
+            redone = self._digest(plan.period or "", plan.tlp, group_events(items, window))
             redone.title = f"{plan.title} (addendum)"
             redone.meta["title"] = redone.title
             redone.body = redone.body.replace(f"# {plan.title}", f"# {redone.title}", 1)
             return redone
-        redone = self._alert(events[0]) if plan.kind == "alert" else self._debunk(events[0])
-        return redone
+        # One event, not regrouped: the new items may be linked to each other only
+        # through items the lineage already holds, and all of them count for the TLP.
+        event = Event(items)
+        return self._alert(event, target) if plan.kind == "alert" else self._debunk(event, target)
+
+
+def _stem(briefing_id: str) -> str:
+    """The base id of an addendum or correction (``x--2``, ``x--v2``): ``x``."""
+    return briefing_id.split("--")[0]
 
 
 def _slugify(text: str) -> str:

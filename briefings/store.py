@@ -1065,6 +1065,22 @@ class Store:
         )
         return {row["item_id"] for row in rows}
 
+    def briefings_holding(self, kind: str, item_ids: list[str]) -> list[BriefingRecord]:
+        """Briefings of ``kind`` holding any of ``item_ids``, in the order they were made:
+        by their first audit entry (a total order, unlike clock seconds), then creation
+        time and id (the same on both backends for a briefing without audit entries)."""
+        if not item_ids:
+            return []
+        marks = ", ".join("?" for _ in item_ids)
+        rows = self._connect().execute(
+            "SELECT * FROM briefings b WHERE b.kind = ? AND b.id IN"
+            f" (SELECT bi.briefing_id FROM briefing_items bi WHERE bi.item_id IN ({marks}))"
+            " ORDER BY COALESCE((SELECT MIN(a.seq) FROM audit_log a WHERE a.briefing_id = b.id),"
+            " 0), b.created_at, b.id",
+            [kind, *item_ids],
+        )
+        return [self._briefing_from_row(r) for r in rows]
+
     @staticmethod
     def _briefing_from_row(row: Any) -> BriefingRecord:
         data = dict(row)

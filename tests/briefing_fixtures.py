@@ -12,6 +12,7 @@ with :meth:`Store.save_analyses`, exactly as the tagging stage would.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -258,3 +259,51 @@ def approve_fully(env: Env, briefing_id: str, officers: tuple[str, ...] = ("ana"
         workflow.approve(briefing_id, officer)
     record = env.store.get_briefing(briefing_id)
     assert record is not None and record.state == "approved"
+
+
+# -- one event across TLP labels: an AMBER alert, approved, then CLEAR reports -----------
+
+# The tests give the CLEAR reports titles without a word of the AMBER title, so a public
+# id or page that carries one of its words carries something of the AMBER item; their
+# slugs sort before the AMBER one, so ordering briefings by id would take them for the base.
+AMBER_EVENT_TITLE = "Ostrava dialysis pump firmware flaw exploited"
+EVENT_CVE = "CVE-2026-24017"
+EVENT_CONCEPTS = {"threats": ["threat.ransomware"], "sectors": ["sector.hospitals"]}
+
+
+def slug_words(title: str) -> set[str]:
+    """The words a briefing id takes from ``title``."""
+    return set(re.sub(r"[^a-z0-9]+", " ", title.lower()).split())
+
+
+def approved_amber_alert(env: Env) -> str:
+    """An alert drafted from one TLP:AMBER item about ``EVENT_CVE``, approved by ana and
+    ben; returns its id."""
+    env.add_item(AMBER_EVENT_TITLE, tlp=TLP.AMBER, cves=[EVENT_CVE], priority=80, **EVENT_CONCEPTS)
+    [alert] = [b for b in env.draft().created if b.startswith("alert-")]
+    approve_fully(env, alert)
+    return alert
+
+
+def join_event(
+    env: Env,
+    title: str,
+    *,
+    hours: float,
+    tlp: TLP = TLP.CLEAR,
+    sectors: Iterable[str] = ("sector.hospitals",),
+    key: str | None = None,
+) -> str:
+    """Store a further report of ``EVENT_CVE`` (the CVE makes it the same event, whatever
+    its sectors), ``hours`` after T0 on the same day; returns the item id. The same
+    ``key`` again stores a new revision of that report."""
+    return env.add_item(
+        title, key=key, tlp=tlp, cves=[EVENT_CVE], priority=80,
+        published=T0 + timedelta(hours=hours),
+        url="https://cert.example/" + "-".join(title.lower().split()),
+        threats=EVENT_CONCEPTS["threats"], sectors=list(sectors),
+    )  # fmt: skip
+
+
+def briefings_of_kind(env: Env, kind: str) -> set[str]:
+    return {r.id for r in env.store.list_briefings() if r.kind == kind}

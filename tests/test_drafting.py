@@ -4,6 +4,7 @@ addenda, inert Markdown from hostile feeds, template overrides."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import timedelta
 from html import escape
@@ -456,6 +457,152 @@ def test_an_approved_addendum_leads_to_a_third_part(env) -> None:
     assert report.created == [f"{digest}--3"]
     assert "Third" in body(env, f"{digest}--3")
     assert "Second" not in body(env, f"{digest}--3")
+
+
+# -- addenda below the TLP of their lineage ---------------------------------------------
+
+# Further reports of the AMBER alert's event (bf.approved_amber_alert), all TLP:CLEAR.
+CLEAR_REPORTS = (
+    "Advisory on infusion devices from the vendor",
+    "Bedside equipment update guidance for hospitals",
+    "Checklist of affected models now public",
+)
+
+
+def own_id(item_id: str, title: str) -> str:
+    """The id a fresh alert drafted from this one item gets."""
+    slug = "-".join(title.lower().split())[:48].strip("-")
+    return f"alert-{P}-{slug}-{hashlib.sha256(item_id.encode()).hexdigest()[:6]}"
+
+
+def assert_nothing_of(amber_id: str, briefing_id: str, env) -> None:
+    """``briefing_id`` carries no word of the AMBER title, in its id or its text."""
+    assert not briefing_id.startswith(amber_id.split("--")[0]), briefing_id
+    assert bf.slug_words(bf.AMBER_EVENT_TITLE).isdisjoint(briefing_id.split("-")), briefing_id
+    assert amber_id.rsplit("-", 1)[1] not in briefing_id  # nor the AMBER key's digest
+    text = env.read(briefing_id).decode().lower()
+    assert not bf.slug_words(bf.AMBER_EVENT_TITLE) & set(re.findall(r"[a-z0-9]+", text))
+
+
+def test_a_clear_addendum_of_an_amber_alert_is_named_after_its_own_items(
+    tmp_path: Path, database
+) -> None:
+    # One clock second throughout: the base must be told from its addenda by more than
+    # the time they were made, and by more than their ids (the CLEAR ones sort first).
+    env = bf.make_env(tmp_path / "ws", database=database)
+    try:
+        amber = bf.approved_amber_alert(env)
+        amber_bytes, amber_items = env.read(amber), env.store.briefing_items(amber)
+
+        # A CLEAR report joins the event: a CLEAR addendum, named after itself.
+        first = bf.join_event(env, CLEAR_REPORTS[0], hours=1)
+        report = env.draft()
+        [addendum] = [b for b in report.created if b.startswith("alert-")]
+        assert addendum == own_id(first, CLEAR_REPORTS[0])
+        assert_nothing_of(amber, addendum, env)
+        assert env.store.get_briefing(addendum).tlp is TLP.CLEAR
+        assert meta(env, addendum)["tlp"] == "CLEAR"
+        assert env.store.briefing_items(addendum) == [first]
+
+        # Drafting again changes nothing.
+        before = env.snapshot()
+        again = env.draft()
+        assert again.created == again.updated == []
+        assert env.snapshot() == before
+
+        # A further CLEAR report extends the open addendum, under the same id.
+        third = bf.join_event(env, CLEAR_REPORTS[1], hours=2)
+        report = env.draft()
+        assert addendum in report.updated
+        assert not [b for b in report.created if b.startswith("alert-")]
+        assert env.store.briefing_items(addendum) == sorted([first, third])
+        assert env.store.get_briefing(addendum).tlp is TLP.CLEAR
+        assert_nothing_of(amber, addendum, env)
+
+        # Once approved, the next CLEAR report makes another addendum of its own.
+        bf.approve_fully(env, addendum)
+        addendum_bytes = env.read(addendum)
+        fourth = bf.join_event(env, CLEAR_REPORTS[2], hours=3)
+        report = env.draft()
+        [second_addendum] = [b for b in report.created if b.startswith("alert-")]
+        assert second_addendum == own_id(fourth, CLEAR_REPORTS[2])
+        assert_nothing_of(amber, second_addendum, env)
+        assert env.store.briefing_items(second_addendum) == [fourth]
+        assert env.read(addendum) == addendum_bytes
+        assert env.store.briefing_items(addendum) == sorted([first, third])
+        before = env.snapshot()
+        assert env.draft().created == []
+        assert env.snapshot() == before
+
+        # An AMBER report after that is an addendum of the AMBER base, by the base's name.
+        bf.approve_fully(env, second_addendum)
+        fifth = bf.join_event(env, "Second clinic confirms the attack", hours=4, tlp=TLP.AMBER)
+        report = env.draft()
+        assert [b for b in report.created if b.startswith("alert-")] == [f"{amber}--2"]
+        assert env.store.briefing_items(f"{amber}--2") == [fifth]
+        assert env.store.get_briefing(f"{amber}--2").tlp is TLP.AMBER
+
+        # The AMBER base was never drafted again.
+        assert env.read(amber) == amber_bytes
+        assert env.store.briefing_items(amber) == amber_items
+        assert "redraft" not in [e.action for e in env.store.audit_entries(amber)]
+        alerts = {amber, addendum, second_addendum, f"{amber}--2"}
+        assert bf.briefings_of_kind(env, "alert") == alerts
+        # Digests are named after their period and TLP only: nothing to carry.
+        for digest in bf.briefings_of_kind(env, "digest"):
+            assert bf.slug_words(bf.AMBER_EVENT_TITLE).isdisjoint(digest.split("-")), digest
+    finally:
+        env.close()
+
+
+def test_an_open_addendum_named_after_the_base_never_takes_less_restricted_items(env) -> None:
+    amber = bf.approved_amber_alert(env)
+    second = bf.join_event(env, "Second clinic confirms the attack", hours=1, tlp=TLP.AMBER,
+                           key="second")  # fmt: skip
+    env.draft()
+    open_addendum = f"{amber}--2"
+    assert env.store.briefing_items(open_addendum) == [second]
+    drafted = env.read(open_addendum)
+
+    # The source republishes the report as TLP:CLEAR: under the base's name, it would
+    # carry words of the AMBER item to the public; it gets a name of its own instead.
+    title = "Second clinic confirms the attack publicly"
+    assert bf.join_event(env, title, hours=1, key="second") == second
+    report = env.draft()
+
+    [addendum] = [b for b in report.created if b.startswith("alert-")]
+    assert addendum == own_id(second, title)
+    assert env.store.get_briefing(addendum).tlp is TLP.CLEAR
+    assert env.store.briefing_items(addendum) == [second]
+    assert env.read(open_addendum) == drafted  # left for officers to reject
+    before = env.snapshot()
+    assert env.draft().created == []
+    assert env.snapshot() == before
+
+
+def test_an_addendum_holds_and_shows_all_its_items_even_if_linked_only_through_the_base(
+    env,
+) -> None:
+    amber = bf.approved_amber_alert(env)
+    # One shares only the CVE with the AMBER item, the other only its threat and sector:
+    # the two are linked to each other through the AMBER item alone.
+    by_cve = env.add_item(
+        "Election portal outage tied to the same bug", tlp=TLP.AMBER, cves=[bf.EVENT_CVE],
+        threats=["threat.ddos"], sectors=["sector.elections"], priority=80,
+        published=T0 + timedelta(hours=1),
+    )  # fmt: skip
+    by_concepts = ransomware_at_hospitals(
+        env, "Wards closed across the region", priority=80, published=T0 + timedelta(hours=2)
+    )
+    report = env.draft()
+
+    assert [b for b in report.created if b.startswith("alert-")] == [f"{amber}--2"]
+    addendum = f"{amber}--2"
+    assert env.store.briefing_items(addendum) == sorted([by_cve, by_concepts])
+    assert env.store.get_briefing(addendum).tlp is TLP.AMBER
+    assert meta(env, addendum)["tlp"] == "AMBER"
+    text = body(env, addendum)
+    assert "Election portal outage" in text and "Wards closed across the region" in text
 
 
 # -- hostile text ---------------------------------------------------------------------------

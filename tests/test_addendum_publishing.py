@@ -1,0 +1,69 @@
+"""An approved AMBER alert, then a CLEAR report of the same event: its addendum is
+drafted, approved and published end to end. The public site carries the addendum and
+nothing of the AMBER alert (the publish leak scan passes, and the output is searched
+here too); the members' site carries both."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import briefing_fixtures as bf
+import publishing_fixtures as pf
+import pytest
+
+CLEAR_TITLE = "Advisory on infusion devices from the vendor"
+
+
+@pytest.fixture
+def env(tmp_path: Path):
+    env = pf.make_site_env(tmp_path / "ws", languages=("en",))
+    yield env
+    env.close()
+
+
+def clear_addendum(env) -> tuple[str, str]:
+    """The approved AMBER alert and the approved addendum a CLEAR report of its event made."""
+    amber = bf.approved_amber_alert(env)
+    env.clock.advance(hours=2)
+    # Another sector than the AMBER item's: the "why this is urgent" line a sector gives
+    # ("civilian sector hit (Hospitals)") is the same in any two unedited alerts on it,
+    # and the leak scan takes it for text of the AMBER one (a separate problem of the
+    # scan, which two unrelated alerts show as well).
+    bf.join_event(env, CLEAR_TITLE, hours=1, sectors=["sector.medical-devices"])
+    [addendum] = [b for b in env.draft().created if b.startswith("alert-")]
+    pf.approved(env, addendum)
+    return amber, addendum
+
+
+def words_of(files: dict[str, bytes]) -> set[str]:
+    """Every word a reader (or a crawler of URLs and feeds) finds in the files."""
+    text = "\n".join([*pf.searchable(files).values(), *files]).lower()
+    return set(re.findall(r"[a-z0-9]+", text))
+
+
+def test_the_public_site_gets_the_clear_addendum_and_nothing_of_the_amber_alert(env) -> None:
+    amber, addendum = clear_addendum(env)
+
+    report = pf.publish(env, audiences=["public"])  # the leak scan raises on a leak
+
+    assert addendum in report.published and amber not in report.published
+    public = pf.site_files(pf.output(env, "public"))
+    assert CLEAR_TITLE in pf.page_text(public[f"en/{addendum}/index.html"])
+    assert {"sitemap.xml", "en/feed.json"} <= set(pf.files_containing(public, addendum))
+    for needle in (amber, bf.AMBER_EVENT_TITLE):
+        assert pf.files_containing(public, needle) == [], needle
+    words = words_of(public)
+    assert bf.slug_words(CLEAR_TITLE) <= words  # the search sees the addendum's words
+    leaked = bf.slug_words(bf.AMBER_EVENT_TITLE) & words
+    assert leaked == set(), leaked
+
+
+def test_the_members_site_gets_the_amber_alert_and_its_addendum(env) -> None:
+    amber, addendum = clear_addendum(env)
+
+    pf.publish(env)
+
+    members = pf.site_files(pf.output(env, "members"))
+    assert {f"en/{amber}/index.html", f"en/{addendum}/index.html"} <= set(members)
+    assert bf.AMBER_EVENT_TITLE in pf.page_text(members[f"en/{amber}/index.html"])
