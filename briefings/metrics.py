@@ -179,6 +179,9 @@ class BriefingTimes:
         }
 
 
+TIMED_ACTIONS = ("state:approved", "publish")  # the entries times_from_audit reads
+
+
 def times_from_audit(
     briefing_id: str,
     lang: str,
@@ -224,7 +227,8 @@ def collect_briefing_times(
         records = [r for r in records if r.id in wanted]
     item_times = store.briefing_item_times([r.id for r in records])
     audit: dict[str, list[AuditEntry]] = {}
-    for entry in store.audit_entries():
+    # Only what times_from_audit reads: a long log is mostly edits and drafts.
+    for entry in store.audit_entries(actions=TIMED_ACTIONS):
         if entry.briefing_id:
             audit.setdefault(entry.briefing_id, []).append(entry)
     langs = {r.id: r.lang for r in records}

@@ -119,8 +119,8 @@ def _published_hashes(store: Store) -> dict[str, tuple[str | None, str | None]]:
     """Per briefing, the first and the last text that were published (one pass over the
     audit log rather than one query per briefing)."""
     found: dict[str, tuple[str | None, str | None]] = {}
-    for entry in store.audit_entries():
-        if entry.action == "publish" and entry.briefing_id:
+    for entry in store.audit_entries(actions=["publish"]):
+        if entry.briefing_id:
             first = found.get(entry.briefing_id, (entry.content_hash, None))[0]
             found[entry.briefing_id] = (first, entry.content_hash)
     return found
@@ -152,6 +152,27 @@ def _body_after(text: str, end: int) -> str:
     as :func:`parse_document` gives it, splitting off only the lines before it."""
     parts = text.split("\n", end + 1)
     return (parts[end + 1] if len(parts) > end + 1 else "").strip() + "\n"
+
+
+class CachedFile:
+    """A briefing file whose front matter came from :class:`DocumentCache`: its body is
+    cut from the bytes only when asked for (:func:`body_of`)."""
+
+    __slots__ = ("end", "meta", "path", "raw", "sha256")
+
+    def __init__(self, path: Path, meta: dict, raw: bytes, end: int, sha256: str):
+        self.path, self.meta, self.raw, self.end, self.sha256 = path, meta, raw, end, sha256
+
+    @property
+    def body(self) -> str:
+        return _body_after(self.raw.decode("utf-8"), self.end)
+
+
+def body_of(document: BriefingFile | CachedFile) -> str | Callable[[], str]:
+    """A :class:`Publication`'s ``text``: the body, or how to make it when needed."""
+    if isinstance(document, CachedFile):
+        return lambda: document.body
+    return document.body
 
 
 class DocumentCache:
@@ -186,7 +207,7 @@ class DocumentCache:
                     self._rows = dict(self._db.execute("SELECT digest, data FROM meta"))
         return self._rows.get(digest)
 
-    def parse(self, raw: bytes, path: Path) -> BriefingFile:
+    def parse(self, raw: bytes, path: Path) -> BriefingFile | CachedFile:
         """:func:`parse_document`, from the cache when these bytes were parsed before."""
         digest = sha256_bytes(raw)
         self._used.add(digest)
@@ -194,7 +215,8 @@ class DocumentCache:
         if row is not None:
             with contextlib.suppress(Exception):  # a damaged entry: parse again
                 meta, end = json.loads(row, object_hook=_undate)
-                return BriefingFile(path, meta, _body_after(raw.decode("utf-8"), end), raw)
+                if isinstance(meta, dict) and isinstance(end, int):
+                    return CachedFile(path, meta, raw, end, digest)
         document = parse_document(raw, path)
         lines = raw.decode("utf-8").split("\n")
         end = next(i for i in range(1, len(lines)) if lines[i].rstrip() == "---")
@@ -271,7 +293,7 @@ def collect_publications(
             withdrawn = {"reason": record.state_reason or "", "at": record.updated_at or when}
         updated = withdrawn["at"] if withdrawn else revised
         source = Publication(
-            record, record.lang, document.meta, document.body, raw, when, updated, {}, withdrawn
+            record, record.lang, document.meta, body_of(document), raw, when, updated, {}, withdrawn
         )
         publications.append(source)
         publications += _translations(
@@ -344,7 +366,7 @@ def _translations(
                 record,
                 lang,
                 document.meta,
-                document.body,
+                body_of(document),
                 raw,
                 source.published,
                 source.updated,
@@ -1035,8 +1057,9 @@ def _publish_audience(
     files["briefings.pub"] = key.public.minisign_text().encode()
     if status is not None:
         files[STATUS] = status
+    known = {**builder.digests, **verified}
     digests = {
-        path: verified.get(path) or hashlib.sha256(data).hexdigest() for path, data in files.items()
+        path: known.get(path) or hashlib.sha256(data).hexdigest() for path, data in files.items()
     }
     restricted = restricted_item_texts(store, excluded_ids, audience)
     boilerplate = _boilerplate()

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -160,17 +160,31 @@ def build_fingerprint(template_dirs: list[Path], settings: Any) -> str:
 
 @dataclass
 class Publication:
-    """One briefing in one language, as it will be published."""
+    """One briefing in one language, as it will be published.
+
+    ``text`` is the Markdown body, or a function making it from ``raw`` on first use
+    (:attr:`body`): a rebuild reuses most pages and never needs most bodies."""
 
     record: BriefingRecord
     lang: str
     meta: dict[str, Any]
-    body: str
+    text: str | Callable[[], str]
     raw: bytes
     published: datetime
     updated: datetime
     provenance: dict[str, Any] = field(default_factory=dict)
     withdrawn: dict[str, Any] | None = None
+
+    @property
+    def body(self) -> str:
+        if not isinstance(self.text, str):
+            self.text = self.text()
+        return self.text
+
+    @cached_property
+    def digest(self) -> str:
+        """The SHA-256 of ``raw``."""
+        return hashlib.sha256(self.raw).hexdigest()
 
     @property
     def id(self) -> str:
@@ -242,6 +256,8 @@ class SiteBuilder:
         # The rendered Markdown each built file embeds (a page's body, a feed's entries),
         # so that the leak scan reads each such text once, not once per file.
         self.embedded: dict[str, list[str]] = {}
+        # The SHA-256 of files whose bytes are a publication's (known: not hashed again).
+        self.digests: dict[str, str] = {}
         self.demonstration = demonstration
         self.status_page = status_page
         self._corrected_by: dict[str, str] = {}
@@ -536,6 +552,7 @@ class SiteBuilder:
         out = {path: self._page(pub.lang, "briefing.html.j2", path, page_data, unit)}
         if not pub.withdrawn:
             out[f"{pub.lang}/{pub.id}.md"] = pub.raw
+            self.digests[f"{pub.lang}/{pub.id}.md"] = pub.digest
         return out
 
     # -- units: what a page is made of, cheap to work out (see PageCache.page_key_of) --
@@ -548,7 +565,7 @@ class SiteBuilder:
         found = self._signatures.get(id(pub))
         if found is None:
             read = (
-                hashlib.sha256(pub.raw).hexdigest(), pub.record.id, pub.lang,
+                pub.digest, pub.record.id, pub.lang,
                 pub.record.tlp.value, pub.record.kind, pub.record.title, pub.published,
                 pub.updated, pub.provenance, pub.withdrawn,
             )  # fmt: skip

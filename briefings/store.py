@@ -1167,12 +1167,22 @@ class Store:
             ),
         )  # fmt: skip
 
-    def audit_entries(self, briefing_id: str | None = None) -> list[AuditEntry]:
+    def audit_entries(
+        self, briefing_id: str | None = None, *, actions: Iterable[str] | None = None
+    ) -> list[AuditEntry]:
+        """Entries in log order: all, or a briefing's, or only those of ``actions``."""
         sql = "SELECT * FROM audit_log"
+        where: list[str] = []
         params: list[Any] = []
         if briefing_id:
-            sql += " WHERE briefing_id = ?"
+            where.append("briefing_id = ?")
             params.append(briefing_id)
+        if actions is not None:
+            wanted = list(actions)
+            where.append(f"action IN ({', '.join('?' for _ in wanted) or 'NULL'})")
+            params += wanted
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         return [
             self._audit_from_row(r) for r in self._connect().execute(sql + " ORDER BY seq", params)
         ]

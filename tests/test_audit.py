@@ -57,6 +57,16 @@ def verify_cli(env, capsys) -> tuple[int, str, str]:
 # -- what is recorded -------------------------------------------------------------------
 
 
+def test_entries_can_be_read_for_some_actions_only(env, history) -> None:
+    every = env.store.audit_entries()
+    for wanted in (["publish"], ["state:approved", "publish"], ["no such action"], []):
+        found = env.store.audit_entries(actions=wanted)
+        assert found == [e for e in every if e.action in wanted], wanted
+    assert env.store.audit_entries(actions=["publish"])  # the history has one
+    mine = env.store.audit_entries(history, actions=["approve"])
+    assert mine and mine == [e for e in every if e.briefing_id == history and e.action == "approve"]
+
+
 def test_every_action_appends_an_entry(env, history) -> None:
     digest = history
     assert actions(env, digest) == [
