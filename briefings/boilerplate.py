@@ -11,6 +11,14 @@ Each line of a drafting template becomes patterns: its literal text kept, every
 ``{% else %}`` branches) taken and left out in every combination. A line whose literal
 text is too short to say anything (a lone ``{{ event.summary }}``) gives no pattern,
 so text from the sources always stays something the scan looks for.
+
+Some fixed wording comes in through an expression rather than the template's own text:
+a priority reason's ``{{ reason.why }}`` ("sector essentialness 5/5", from the tagger)
+and a debunk's pending ``{{ verdict_text }}`` (:mod:`briefings.wording`). The lines that
+write them are taken again with each such wording in place of the expression
+(:func:`fixed_wording_lines`), so "sector essentialness 5/5 (Health care)" is boilerplate
+while "<any sentence> (Health care)" is not: the wording is literal text there, never
+a hole, and only the label beside it is one (at most ``MAX_VALUE`` characters).
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
+
+from briefings import wording
 
 HOLE = "\x01"  # where an expression's value goes
 MIN_LITERAL = 8  # characters of fixed text a pattern needs ("Priority " has 9)
@@ -90,9 +100,43 @@ def label_list_matcher(labels: Iterable[str]) -> Callable[[str], bool]:
     return is_label_list
 
 
+# Expressions whose value is fixed wording, never text of the sources: a reason's ``why``
+# (``{{ reason.why }}``, ``{{ r["why"] }}``: whatever the loop variable is called in an
+# override) and a debunk's pending verdict. With a filter, an expression stays a hole.
+_FIXED_WORDING = (
+    (
+        re.compile(r"""\{\{-?\s*\w+\s*(?:\.\s*why|\[\s*(["'])why\1\s*\])\s*-?\}\}"""),
+        wording.reason_whys,
+    ),
+    (re.compile(r"\{\{-?\s*verdict_text\s*-?\}\}"), lambda: [wording.PENDING_VERDICT]),
+)
+
+
+def fixed_wording_lines(template: str) -> list[str]:
+    """The lines of ``template`` that write fixed wording through an expression, once
+    for each wording in its place: ``- {{ reason.why }} ...`` becomes ``- sector
+    essentialness 5/5 ...``, ``- CVE ids or indicators to act on ...`` and so on."""
+    found = []
+    for line in template.splitlines():
+        variants = [line]
+        for expression, values in _FIXED_WORDING:
+            if expression.search(line):
+                variants = [
+                    expression.sub(lambda _, value=value: value, variant)
+                    for variant in variants
+                    for value in values()
+                ]
+        if variants != [line]:
+            found += variants
+    return found
+
+
 def drafting_templates(workspace_root: Path) -> list[str]:
     """The text of every drafting template in use: the workspace's overrides and the
-    shipped ones (an override does not remove the shipped text from older briefings)."""
+    shipped ones (an override does not remove the shipped text from older briefings);
+    then their lines that write fixed wording, with each wording in place
+    (:func:`fixed_wording_lines`). Changing a reason's wording changes this text, and so
+    the key the publish stage keeps its leak needles under."""
     from importlib import resources
 
     texts = []
@@ -101,4 +145,5 @@ def drafting_templates(workspace_root: Path) -> list[str]:
         texts += [p.read_text("utf-8", "replace") for p in sorted(override.glob("*.j2"))]
     shipped = resources.files("briefings") / "templates" / "drafts"
     texts += [f.read_text("utf-8") for f in shipped.iterdir() if f.name.endswith(".j2")]
-    return texts
+    fixed = [line for text in texts for line in fixed_wording_lines(text)]
+    return [*texts, "\n".join(fixed)] if fixed else texts

@@ -32,6 +32,7 @@ from briefings.labels import glossary_labels
 from briefings.models import BriefingRecord, Item
 from briefings.store import Store
 from briefings.tlp import TLP, strictest
+from briefings.wording import PENDING_VERDICT
 from briefings.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -432,8 +433,7 @@ class Drafter:
         body = self.renderer.render(
             "debunk.md.j2", title=title, lang=self.lang, tlp=event.tlp.value, event=ctx, claim=claim,
             rating="not yet rated", evidence=evidence,
-            verdict_text="An officer rates this claim (false, misleading, unproven or true) "
-            "in the front matter and explains the verdict here.",
+            verdict_text=PENDING_VERDICT,
         )  # fmt: skip
         briefing_id = briefing_id or self._event_id("debunk", event)
         return self._planned(briefing_id, "debunk", None, event.tlp, [event], title, body, extra)

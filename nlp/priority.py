@@ -22,6 +22,7 @@ import yaml
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from briefings.wording import INDICATORS_WHY, SIGNAL_WHY, TACTIC_WHY, sector_why, threat_why
 from glossary import Glossary
 from nlp.glossary_matcher import CONCEPTS_KEY, cached_glossary
 from nlp.norm_matcher import shared_norm_matcher
@@ -30,17 +31,11 @@ from nlp.normalization import install_folding
 SECTOR_POINTS = 8
 THREAT_POINTS = 6
 SIGNAL_POINTS = {"exploited": 12, "disruption": 12, "harm": 8}
-SIGNAL_WHY = {
-    "exploited": "exploitation is under way",
-    "disruption": "a service is disrupted",
-    "harm": "people are affected",
-}
 TACTIC_ON_ESSENTIAL_POINTS = 6
 ACTIONABLE_POINTS = 4
-# The "why" of each level (1-5; 0 when unset), made once.
-SECTOR_WHY = {level: f"sector essentialness {level}/5" for level in range(6)}
-THREAT_WHY = {level: f"threat severity {level}/5" for level in range(6)}
 ESSENTIAL_MIN = 4
+# The reasons' "why" texts live in briefings.wording: drafts carry them, and the publish
+# leak scan must know them as boilerplate.
 
 # Where spaCy keeps a Doc extension's value (``Underscore._get_key``).
 PRIORITY_KEY = ("._.", "priority", None, None)
@@ -78,20 +73,16 @@ class PriorityScorer:
         for concept in glossary.concepts:
             if concept.category == "sector":
                 level = concept.essentialness or 0
-                why = SECTOR_WHY.get(level, f"sector essentialness {level}/5")
-                reason = _reason("sector", concept.id, level * SECTOR_POINTS, why)
+                reason = _reason("sector", concept.id, level * SECTOR_POINTS, sector_why(level))
             elif concept.category == "threat":
                 level = concept.severity or 0
-                why = THREAT_WHY.get(level, f"threat severity {level}/5")
-                reason = _reason("threat", concept.id, level * THREAT_POINTS, why)
+                reason = _reason("threat", concept.id, level * THREAT_POINTS, threat_why(level))
             else:
                 continue
             key = strings.add(concept.id)
             self.levels[key] = level
             self.reasons[key] = reason
-        self.indicators_reason = _reason(
-            "indicators", None, ACTIONABLE_POINTS, "CVE ids or indicators to act on"
-        )
+        self.indicators_reason = _reason("indicators", None, ACTIONABLE_POINTS, INDICATORS_WHY)
         # Signal words share the pipeline's NORM matcher pass (:mod:`nlp.norm_matcher`).
         self.signals = shared_norm_matcher(nlp)
         prefix = self.signals.owner(name)
@@ -123,7 +114,7 @@ class PriorityScorer:
                     "tactic",
                     doc.vocab.strings[tactic],
                     TACTIC_ON_ESSENTIAL_POINTS,
-                    "disinformation about an essential sector",
+                    TACTIC_WHY,
                 )
             )
         indicators = doc.spans.data.get(self.indicators_key)

@@ -23,6 +23,7 @@ from briefings.drafting import Drafter, DraftReport
 from briefings.models import Analysis, Indicator, Item, Tag
 from briefings.store import Store
 from briefings.tlp import TLP
+from briefings.wording import sector_why
 from briefings.workspace import CONFIG_NAME, Workspace, open_workspace
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -177,7 +178,10 @@ class Env:
             + [_tag(full, c, "tactic") for c in tactics]
         )
         indicators = [Indicator("cve", cve, cve, 0, len(cve)) for cve in cves]
-        reasons = [{"why": "civilian sector hit", "concept": c, "points": 10} for c in sectors]
+        # Worded as the tagger words them (nlp.priority), each sector taken as essential (5/5).
+        reasons = [
+            {"factor": "sector", "concept": c, "points": 40, "why": sector_why(5)} for c in sectors
+        ]
         analysis = Analysis(
             item_id, stored.revision, TAGGER, tags=tags, indicators=indicators,
             countries=list(countries), priority=priority, reasons=reasons,
