@@ -402,7 +402,10 @@ _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 # The same matches where no "![" occurs (then "!?" only ever matches nothing), about twice
 # as fast: a pattern that starts with a literal is searched for, not tried at every place.
 _MD_LINK_NO_IMAGE = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_MD_BLOCK_START = re.compile(r"(?m)^[ \t]*(?:#{1,6}[ \t]+|[-*+][ \t]+|\d+[.)][ \t]+|>[ \t>]*)")
+# What starts a heading, list item or quote, with the newline before it: a pattern that
+# starts with a literal is searched for, where ``(?m)^`` is tried at every character
+# (three times slower on a briefing). The text gets a newline in front for its first line.
+_MD_BLOCK_START = re.compile(r"\n[ \t]*(?:#{1,6}[ \t]+|[-*+][ \t]+|\d+[.)][ \t]+|>[ \t>]*)")
 
 
 def _squash(text: str) -> str:
@@ -414,7 +417,7 @@ def markdown_reading(text: str) -> str:
     target, no emphasis or code markers; headings, list items, quotes and table cells
     start clauses of their own (the lines of a paragraph stay one text)."""
     text = (_MD_LINK if "![" in text else _MD_LINK_NO_IMAGE).sub(r"\1", text)
-    text = _MD_BLOCK_START.sub("\n\n", text)
+    text = _MD_BLOCK_START.sub("\n\n\n", "\n" + text)[1:]  # the newline stays, "\n\n" added
     # Emphasis and code marks go ("__" too; a single "_" stays: snake_case names).
     text = text.replace("*", "").replace("`", "").replace("__", "")
     return text.replace("|", "\n\n")

@@ -8,7 +8,7 @@ import json
 import random
 import re
 
-from briefings.publishing import _CLAUSE_END, LeakScanner, prefix_tree_pattern
+from briefings.publishing import _CLAUSE_END, LeakScanner, markdown_reading, prefix_tree_pattern
 
 IDS = [f"alert-2026-03-{day:02d}-incident-{n:05d}-{h}" for day, n, h in
        [(d, d * 37 % 1000, f"{d * 7919 % 65536:04x}") for d in range(1, 29)]]  # fmt: skip
@@ -57,3 +57,19 @@ def test_the_clause_end_pattern_splits_as_its_plain_form() -> None:
     for _ in range(20000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 40)))
         assert _CLAUSE_END.sub("|", text) == plain.sub("|", text), repr(text)
+
+
+def test_markdown_reading_breaks_clauses_at_every_block_start() -> None:
+    """Headings, list items and quotes start a clause wherever their line is (the first
+    line too), as a ``(?m)^`` pattern finds them."""
+    plain = re.compile(r"(?m)^[ \t]*(?:#{1,6}[ \t]+|[-*+][ \t]+|\d+[.)][ \t]+|>[ \t>]*)")
+    rng = random.Random(6)
+    pieces = ["a", "Ab", " ", "\t", "\n", "\n\n", "\r\n", "#", "## ", "- ", "* ", "+ ", "1. ",
+              "12) ", "> ", ">> ", "-", "1.", "x y"]  # fmt: skip
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        expected = plain.sub("\n\n", text).replace("|", "\n\n")
+        # Link, emphasis and code marks are dropped after the block starts are found.
+        for mark in ("*", "`", "__"):
+            expected = expected.replace(mark, "")
+        assert markdown_reading(text) == expected, repr(text)
