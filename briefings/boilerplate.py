@@ -37,7 +37,7 @@ MAX_VARIANTS = 32  # if-combinations tried per line
 _EXPRESSION = re.compile(r"\{\{.*?\}\}")
 _COMMENT = re.compile(r"\{#.*?#\}")
 _IF_BLOCK = re.compile(
-    r"\{%-?\s*if\b.*?%\}((?:(?!\{%-?\s*(?:if|endif)\b).)*?)\{%-?\s*endif\s*-?%\}"
+    r"\{%-?\s*if\b.*?%\}((?:(?!\{%-?\s*(?:if|endif)\b).)*?)\{%-?\s*endif\s*[-+]?%\}"
 )
 _ELSE = re.compile(r"\{%-?\s*(?:else|elif\b.*?)\s*-?%\}")
 _STATEMENT = re.compile(r"\{%.*?%\}")

@@ -200,6 +200,8 @@ class Renderer:
         self.env = jinja2.Environment(
             loader=jinja2.ChoiceLoader(loaders),
             undefined=jinja2.StrictUndefined,
+            # Lines holding only a block tag vanish; a line of text that ends with a
+            # block tag keeps its newline by closing it with "+%}" (see the templates).
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,

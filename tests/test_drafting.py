@@ -8,6 +8,7 @@ import hashlib
 import re
 from datetime import timedelta
 from html import escape
+from itertools import pairwise
 from pathlib import Path
 
 import briefing_fixtures as bf
@@ -292,6 +293,40 @@ def test_a_tactic_gets_a_debunk_with_claim_rating_and_evidence(env) -> None:
         in text
     )
     assert "Impersonation" in text
+
+
+def test_drafted_markdown_keeps_headings_and_paragraphs_apart(env) -> None:
+    """Template lines ending in a conditional keep their line break: a heading never
+    follows text on the next line, and the priority line, the sectors, the countries,
+    an event's summary, its indicators and its advice are paragraphs of their own."""
+    for source in ("cert-a", "cert-b"):  # two sources, countries, a CVE: every optional part
+        ransomware_at_hospitals(
+            env, priority=80, source=source, countries=["FR", "BE"], cves=["CVE-2026-1234"]
+        )
+    env.add_item(
+        "Fake ministry post says hospitals close", source="factcheck", priority=70,
+        tactics=["tactic.impersonation"], sectors=["sector.hospitals"],
+    )  # fmt: skip
+    report = env.draft()
+    kinds = {b.split("-", 1)[0] for b in report.created}
+    assert kinds == {"digest", "alert", "debunk"}, report.created
+
+    for briefing_id in report.created:
+        text = body(env, briefing_id)
+        lines = text.split("\n")
+        for before, line in pairwise(lines):
+            assert not (line.startswith("#") and before.strip()), (briefing_id, before, line)
+        paragraphs = [
+            token.map for token in MarkdownIt().parse(text) if token.type == "paragraph_open"
+        ]
+        starts = {lines[start].split(":")[0] for start, _ in paragraphs}
+        for marker in ("Sectors", "Countries", "**Indicators", "**What to do", "**Priority 80**"):
+            if marker in text:
+                assert any(start.startswith(marker) for start in starts), (briefing_id, marker)
+        for start, end in paragraphs:  # each of those is one line
+            first = lines[start]
+            if first.startswith(("Sectors", "Countries", "**", "Priority")):
+                assert end - start == 1, (briefing_id, lines[start:end])
 
 
 def test_front_matter_has_every_key(env) -> None:
