@@ -264,6 +264,8 @@ class SiteBuilder:
         self._versions: dict[str, dict[str, Publication]] = {}
         self._signatures: dict[int, str] = {}
         self._signed: list[Publication] = []
+        self._labels_by_pub: dict[int, tuple[Publication, tuple[str, ...]]] = {}
+        self._versions_signatures: dict[str | None, tuple] = {}
         self._listing_langs: dict[str, set[str]] = {}
         self.audience = audience
         self.site_title = audience.title or site_title
@@ -413,6 +415,7 @@ class SiteBuilder:
             if pub.meta.get("corrects")
         }
         self._versions = versions
+        self._versions_signatures = {}
         concepts = {
             (lang, category): self._grouped(pubs, category)
             for lang, pubs in by_lang.items()
@@ -576,16 +579,27 @@ class SiteBuilder:
         return found
 
     def _labels_of(self, pub: Publication) -> tuple[str, ...]:
-        """The labels a page shows for the publication's sectors and threats."""
-        return tuple(
-            self.labels(c, pub.lang)
-            for category in ("sector", "threat")
-            for c in self._concepts(pub, category)
-        )
+        """The labels a page shows for the publication's sectors and threats (asked for
+        by its page and each list it is on: worked out once per build)."""
+        found = self._labels_by_pub.get(id(pub))
+        if found is None:
+            labels = tuple(
+                self.labels(c, pub.lang)
+                for category in ("sector", "threat")
+                for c in self._concepts(pub, category)
+            )
+            # The pub is kept with them: its id() is not reused by another in this build.
+            found = self._labels_by_pub[id(pub)] = (pub, labels)
+        return found[1]
 
     def _versions_signature(self, briefing_id: str | None) -> tuple:
-        versions = (self._versions.get(briefing_id) or {}) if briefing_id else {}
-        return tuple((lang, self._signature(v)) for lang, v in sorted(versions.items()))
+        """The signatures of a briefing in every language (each of its pages asks)."""
+        found = self._versions_signatures.get(briefing_id)
+        if found is None:
+            versions = (self._versions.get(briefing_id) or {}) if briefing_id else {}
+            found = tuple((lang, self._signature(v)) for lang, v in sorted(versions.items()))
+            self._versions_signatures[briefing_id] = found
+        return found
 
     def _briefing_unit(self, pub: Publication, versions: dict[str, Publication]) -> tuple:
         """What a briefing page is made of: the briefing in every language (alternates,
