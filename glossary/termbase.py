@@ -22,6 +22,7 @@ import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -204,14 +205,20 @@ def normalize_term(text: str) -> str:
     """
     text = text.replace("\u2019", "'").replace("\u02bc", "'")
     text = text.replace("\u2010", "-").replace("\u2011", "-").replace("\u0640", "")
-    folded = []
-    for char in unicodedata.normalize("NFC", text):
-        if char in _KEEP_MARKED:
-            folded.append(char)
-            continue
-        decomposed = unicodedata.normalize("NFKD", char)
-        folded.append("".join(c for c in decomposed if unicodedata.category(c) != "Mn"))
-    return " ".join(unicodedata.normalize("NFC", "".join(folded)).casefold().split())
+    # ASCII has no marks to fold and is its own NFC and NFKD form.
+    if not text.isascii():
+        text = "".join(map(_fold_char, unicodedata.normalize("NFC", text)))
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    """One character without its combining marks (memoised: a glossary has thousands
+    of terms and a few hundred distinct characters)."""
+    if char in _KEEP_MARKED:
+        return char
+    decomposed = unicodedata.normalize("NFKD", char)
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
 
 
 @dataclass(frozen=True)

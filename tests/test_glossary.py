@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from glossary import (
     export_tbx,
     load_glossary,
 )
-from glossary.termbase import CSV_COLUMNS, TBX_NAMESPACE
+from glossary.termbase import _KEEP_MARKED, CSV_COLUMNS, TBX_NAMESPACE, normalize_term
 
 DATA = Path(glossary_package.__file__).parent / "data"
 TBX = f"{{{TBX_NAMESPACE}}}"
@@ -452,3 +454,32 @@ def test_cli_export_writes_a_parseable_tbx_file(outside_any_workspace, shipped, 
     assert code == 0, capsys.readouterr().err
     entries = ET.parse(out).getroot().findall(f"{TBX}text/{TBX}body/{TBX}conceptEntry")
     assert len(entries) == len(shipped)
+
+
+def _normalize_term_reference(text: str) -> str:
+    """normalize_term as first written: every character folded on its own."""
+    text = text.replace("\u2019", "'").replace("\u02bc", "'")
+    text = text.replace("\u2010", "-").replace("\u2011", "-").replace("\u0640", "")
+    folded = []
+    for char in unicodedata.normalize("NFC", text):
+        if char in _KEEP_MARKED:
+            folded.append(char)
+            continue
+        decomposed = unicodedata.normalize("NFKD", char)
+        folded.append("".join(c for c in decomposed if unicodedata.category(c) != "Mn"))
+    return " ".join(unicodedata.normalize("NFC", "".join(folded)).casefold().split())
+
+
+def test_term_folding_is_the_same_as_folding_each_character() -> None:
+    """normalize_term takes shortcuts (ASCII as it is, memoised characters); it must
+    fold every shipped term and any text exactly as the plain per-character rule."""
+    shipped = load_glossary()
+    terms = [t.text for c in shipped.concepts for t in c.terms]
+    rng = random.Random(3)
+    alphabet = [
+        *"aZ -'\u2019\u02bc\u2010\u2011\u0640\u00a0\t", "é", "e\u0301", "ß", "ﬁ", "İ", "ё", "й", "и\u0306", "ї", "أ", "ا\u0654", "\u064e",
+        "ٔ", "中", "Ω", "ǅ", "①", "ｅ", "Å", "A\u030a", "\u0301",
+    ]  # fmt: skip
+    texts = terms + ["".join(rng.choice(alphabet) for _ in range(12)) for _ in range(5000)]
+    for text in texts:
+        assert normalize_term(text) == _normalize_term_reference(text), repr(text)
