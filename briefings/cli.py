@@ -653,8 +653,13 @@ def publish(
 ) -> None:
     """Build, check, sign and switch every audience's site (flow publish-site)."""
     from flows.publish import run_publishing
+    from flows.settings import quiet_prefect_console
 
-    report = _run_flow(ctx, "Publishing", run_publishing)
+    state: State = ctx.obj
+    workspace = state.workspace()
+    quiet_prefect_console(state.verbose)
+    with _page_progress(disable=as_json) as listener, progress.listening(listener):
+        report = run_publishing(workspace)
     if as_json:
         _print_json(report.to_json())
         return
@@ -1100,6 +1105,29 @@ class _segment_progress(_source_progress):
                     self.bar.add_task(f"Translating into {data.get('lang')}", total=data["total"])
                 ]
             elif event == "segments-translated" and current:
+                self.bar.update(current[0], advance=data["count"])
+
+        return listener
+
+
+class _page_progress(_source_progress):
+    """A bar for Markdown rendered ahead in worker processes, then one per audience, in
+    briefing pages."""
+
+    def __enter__(self):
+        self.bar.__enter__()
+        current: list[Any] = [self.bar.add_task("Publishing", total=None)]
+
+        def start(what: str, total: int) -> None:
+            self.bar.update(current[0], visible=False)
+            current[:] = [self.bar.add_task(what, total=total)]
+
+        def listener(event: str, data: dict[str, Any]) -> None:
+            if event == "renders":
+                start(f"Rendering Markdown ({data.get('processes')} processes)", data["total"])
+            elif event == "pages":
+                start(f"Building the {data.get('audience')} site", data["total"])
+            elif event in ("renders-done", "pages-built") and current:
                 self.bar.update(current[0], advance=data["count"])
 
         return listener

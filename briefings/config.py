@@ -176,6 +176,13 @@ class PublishingSettings(_Section):
     demonstration: bool = Field(
         False, description="Mark every page as a demonstration (set by the example workspace)."
     )
+    render_processes: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="Processes that render Markdown when a build has many new texts (a first "
+        "build, an emptied cache): 0 for one per CPU, 1 to render in the publishing process only.",
+    )
 
 
 #: CTranslate2's compute types that run on a CPU (float16 and bfloat16 need a GPU).

@@ -4,14 +4,20 @@ feed) can run in a reader's browser. Rendering is cached by content hash."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import multiprocessing
 import sqlite3
 import threading
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import markdown
 import nh3
+
+from briefings import progress
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,26 @@ def sanitize(html: str) -> str:
     )
 
 
+MIN_PARALLEL = 64  # fewer texts than this are rendered in the publishing process
+
+
+def new_markdown() -> markdown.Markdown:
+    """A Markdown converter with the renderer's extensions (reset it between texts)."""
+    return markdown.Markdown(
+        extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS, output_format="html"
+    )
+
+
+def _render_chunk(texts: list[str]) -> list[str]:
+    """Worker side of :meth:`MarkdownRenderer.render_many`: the same rendering."""
+    md = new_markdown()
+    out = []
+    for text in texts:
+        md.reset()
+        out.append(sanitize(md.convert(text)))
+    return out
+
+
 class MarkdownRenderer:
     """Thread-safe, cached Markdown rendering: in memory, and in a SQLite file in
     ``cache_dir`` when given (one row per rendered text, written in one transaction by
@@ -83,10 +109,7 @@ class MarkdownRenderer:
     def _md(self) -> markdown.Markdown:
         md = getattr(self._local, "md", None)
         if md is None:
-            md = markdown.Markdown(
-                extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS, output_format="html"
-            )
-            self._local.md = md
+            md = self._local.md = new_markdown()
         return md
 
     def _connection(self) -> sqlite3.Connection | None:
@@ -136,6 +159,56 @@ class MarkdownRenderer:
                 self._pending[key] = html
         self._memory[key] = html
         return html
+
+    def cached_count(self) -> int:
+        """How many renderings the cache file holds (0 without one)."""
+        with self._lock:
+            db = self._connection()
+            if db is None:
+                return 0
+            try:
+                return int(db.execute("SELECT COUNT(*) FROM renders").fetchone()[0])
+            except sqlite3.Error:
+                return 0
+
+    def render_many(self, texts: Iterable[str], processes: int) -> int:
+        """Render, in ``processes`` worker processes, those of ``texts`` that are not
+        cached yet, so that :meth:`render` then finds them: a first build renders
+        thousands of texts, and Markdown is most of its time. Returns how many were
+        rendered; with fewer than :data:`MIN_PARALLEL` texts to render, or one process,
+        it renders nothing (each page renders its own)."""
+        todo: dict[str, str] = {}
+        for text in texts:
+            key = self.key(text)
+            if key not in self._memory and key not in todo:
+                todo[key] = text
+        if processes > 1 and len(todo) >= MIN_PARALLEL:
+            with self._lock:
+                db = self._connection()
+                stored = set()
+                if db is not None:
+                    with contextlib.suppress(sqlite3.Error):
+                        stored = {row[0] for row in db.execute("SELECT key FROM renders")}
+            todo = {key: text for key, text in todo.items() if key not in stored}
+        if processes <= 1 or len(todo) < MIN_PARALLEL:
+            return 0
+        keys, pending = list(todo), list(todo.values())
+        size = max(1, min(64, len(pending) // (processes * 4)))
+        chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
+        # "spawn": a fresh interpreter, never a fork of a process that runs threads.
+        context = multiprocessing.get_context("spawn")
+        progress.notify("renders", total=len(pending), processes=processes)
+        rendered: list[str] = []
+        with ProcessPoolExecutor(processes, mp_context=context) as pool:
+            for chunk in pool.map(_render_chunk, chunks):
+                rendered += chunk
+                progress.notify("renders-done", count=len(chunk))
+        with self._lock:
+            for key, html in zip(keys, rendered, strict=True):
+                self._memory[key] = html
+                self._pending[key] = html
+        self.rendered += len(rendered)
+        return len(rendered)
 
     def flush(self) -> None:
         """Store the texts rendered since the last flush (quietly skipped on errors)."""

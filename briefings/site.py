@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,11 +24,11 @@ from xml.sax.saxutils import quoteattr
 
 import jinja2
 
-from briefings import feeds, i18n
+from briefings import feeds, i18n, progress
 from briefings.config import AudienceConfig
 from briefings.errors import PublishError
 from briefings.models import BriefingRecord
-from briefings.rendering import MarkdownRenderer
+from briefings.rendering import MIN_PARALLEL, MarkdownRenderer
 
 Labels = Callable[[str, str], str]  # (concept id, lang) -> label
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -244,7 +245,10 @@ class SiteBuilder:
         feed_size: int = FEED_SIZE,
         pages: PageCache | None = None,
         template_cache: Path | None = None,
+        render_processes: int = 0,
     ):
+        # Worker processes for a build with many texts not rendered before (0: one per CPU).
+        self.render_processes = render_processes or os.cpu_count() or 1
         self.template_cache = template_cache  # compiled templates, kept between runs
         if template_cache is not None:
             try:
@@ -428,9 +432,12 @@ class SiteBuilder:
                 self._listing_langs.setdefault(self._listing_folder(category, concept), set()).add(
                     lang
                 )
+        self._render_ahead(publications)
+        progress.notify("pages", audience=self.audience.name, total=len(publications))
         for lang, pubs in by_lang.items():
             for pub in pubs:
                 files.update(self._briefing_files(pub, versions[pub.id]))
+                progress.notify("pages-built", count=1)
             files.update(self._listing_files(lang, pubs, "index", None))
             for category in ("sector", "threat"):
                 for concept, chosen in sorted(concepts[(lang, category)].items()):
@@ -444,6 +451,19 @@ class SiteBuilder:
         for name in STATIC_FILES:
             files[name] = (resources.files("briefings") / "templates" / "site" / name).read_bytes()
         return files
+
+    def _render_ahead(self, publications: list[Publication]) -> None:
+        """When the render cache holds fewer than half of the publications (a first
+        build, an emptied cache), render their Markdown in worker processes first: it is
+        most of a build's time. Otherwise each page renders its own, if it is built."""
+        if self.render_processes <= 1 or len(publications) < MIN_PARALLEL:
+            return
+        if self.renderer.cached_count() >= len(publications) // 2:
+            return
+        self.renderer.render_many(
+            (_without_title(p.body, p.title) for p in publications if not p.withdrawn),
+            self.render_processes,
+        )
 
     def _grouped(self, pubs: list[Publication], category: str) -> dict[str, list[Publication]]:
         """The publications of each concept of ``category``, in the order of ``pubs``."""

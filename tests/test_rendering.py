@@ -1,0 +1,66 @@
+"""Markdown rendering ahead of a build in worker processes gives exactly what rendering
+each page in the publishing process gives, renders nothing twice, and stays out of the
+way of small builds."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from briefings.progress import listening
+from briefings.rendering import MIN_PARALLEL, MarkdownRenderer
+
+HOSTILE = [
+    '<script>alert("x")</script> and <img src=x onerror=alert(1)>',
+    "[a link](javascript:alert(1)) and <a href='https://ok.example'>ok</a>",
+    "| a | b |\n|---|---|\n| 1 | <iframe src=x></iframe> |",
+    "Text[^1].\n\n[^1]: A footnote with `code` and *emphasis*.",
+    "## Heading {: #custom .klass }\n\n*[HTML]: Hyper Text",
+]
+
+
+def texts(n: int, seed: int = 1) -> list[str]:
+    rng = random.Random(seed)
+    words = [
+        "ransomware",
+        "hospital",
+        "water",
+        "**urgent**",
+        "`CVE-2026-1234`",
+        "[advisory](https://x.example)",
+    ]
+    out = []
+    for i in range(n):
+        body = " ".join(rng.choice(words) for _ in range(rng.randint(5, 60)))
+        out.append(f"# Briefing {i}\n\n{body}\n\n- one\n- two\n\n{HOSTILE[i % len(HOSTILE)]}\n")
+    return out
+
+
+def test_rendering_ahead_in_processes_gives_the_same_html(tmp_path: Path) -> None:
+    batch = texts(MIN_PARALLEL + 36)
+    ahead = MarkdownRenderer(tmp_path / "ahead")
+    events: list[tuple[str, dict]] = []
+    with listening(lambda event, data: events.append((event, data))):
+        assert ahead.render_many(batch + batch[:10], processes=2) == len(batch)  # once each
+    one_by_one = MarkdownRenderer(None)
+
+    assert [ahead.render(t) for t in batch] == [one_by_one.render(t) for t in batch]
+    assert ahead.rendered == len(batch)  # render() found them all
+    assert events[0] == ("renders", {"total": len(batch), "processes": 2})
+    assert sum(d["count"] for e, d in events if e == "renders-done") == len(batch)
+    assert all("<script" not in ahead.render(t) for t in batch)
+    ahead.close()
+    reopened = MarkdownRenderer(tmp_path / "ahead")
+    assert reopened.cached_count() == len(batch)
+    assert reopened.render_many(batch, processes=2) == 0  # all in the cache file
+    assert [reopened.render(t) for t in batch] == [one_by_one.render(t) for t in batch]
+    assert reopened.rendered == 0
+    reopened.close()
+
+
+def test_few_texts_or_one_process_render_nothing_ahead(tmp_path: Path) -> None:
+    renderer = MarkdownRenderer(tmp_path / "cache")
+    assert renderer.render_many(texts(MIN_PARALLEL - 1), processes=4) == 0
+    assert renderer.render_many(texts(MIN_PARALLEL + 5), processes=1) == 0
+    assert renderer.rendered == 0
+    renderer.close()
