@@ -25,6 +25,11 @@ Then, in one process:
   from the third on, the oldest release is recycled, as on a site published on a
   schedule. The last one is the figure (all are printed).
 
+The workspace renders Markdown in the publishing process only
+(``publishing.render_processes = 1``): the target is about one process. For reference,
+a full build of a copy of the workspace with Markdown rendered ahead in ``--processes``
+worker processes (default: one per CPU) is timed last.
+
 Pages per second count the briefing pages (one per briefing and language, the texts
 the bare side renders); the ratio is bare seconds over build seconds (>= 0.8 is the
 target). Prints a table, then exactly one JSON line (the last line of stdout).
@@ -42,6 +47,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
+import os
 import pstats
 import random
 import shutil
@@ -61,6 +67,8 @@ LANGS = ("en", "fr", "es", "ar")
 TARGET_RATIO = 0.8
 TARGET_INCREMENTAL_SHARE = 0.02
 AMBER_EVERY = 50
+ONE_PROCESS = "\n[publishing]\nrender_processes = 1\n"
+CACHES = ("site", "state/publish", "state/render-cache", "state/template-cache")
 
 WORDS = {
     "en": """attackers exploited the vulnerable gateway before operators noticed unusual traffic
@@ -192,7 +200,9 @@ def make_workspace(root: Path, n: int, words: int, seed: int):
     from briefings.tlp import TLP
 
     rng = random.Random(seed)
-    env = pf.make_site_env(root, languages=LANGS)
+    # The target is about one process: Markdown is not rendered ahead in workers here
+    # (see several_processes for that).
+    env = pf.make_site_env(root, languages=LANGS, extra=ONE_PROCESS)
     started = time.perf_counter()
     ids: list[str] = []
     i = 0
@@ -319,6 +329,37 @@ def edit_and_publish(
     }
 
 
+def copy_workspace(env, to: Path) -> Path:
+    """The workspace as it is (store, briefings, keys), without its site and caches."""
+    root = env.workspace.root
+    shutil.copytree(
+        root, to, symlinks=True,
+        ignore=lambda folder, names: [
+            n for n in names if (Path(folder) / n).relative_to(root).as_posix() in CACHES
+        ],
+    )  # fmt: skip
+    return to
+
+
+def several_processes(pf, copy: Path, processes: int) -> float:
+    """Seconds of a full build of ``copy`` with Markdown rendered ahead in ``processes``
+    worker processes (publishing.render_processes)."""
+    import briefing_fixtures as bf
+
+    from briefings.store import Store
+    from briefings.workspace import CONFIG_NAME, open_workspace
+
+    config = copy / CONFIG_NAME
+    text = config.read_text("utf-8").replace(ONE_PROCESS, "")
+    config.write_text(text + f"\n[publishing]\nrender_processes = {processes}\n", "utf-8")
+    workspace = open_workspace(copy, environ={})
+    env = bf.Env(workspace, Store(workspace.database_path), bf.Clock())
+    try:
+        return publish(env, pf)[1]
+    finally:
+        env.store.close()
+
+
 def inodes(folder: Path) -> dict[str, int]:
     folder = folder.resolve()
     return {
@@ -339,6 +380,7 @@ def run(args) -> dict:
         setup = time.perf_counter() - started
         texts = page_texts(env)
         words = sum(len(t.split()) for t in texts) // max(1, len(texts))
+        copy = copy_workspace(env, base / "ws-processes") if args.processes > 1 else None
         log(f"Full build of {len(texts)} briefing pages")
         profile = base / "publish.prof" if args.profile else None
         report, full = publish(env, pf, profile)
@@ -363,6 +405,10 @@ def run(args) -> dict:
             ok = ok and verify_site(out).ok and edits[-1]["changed"]
         incremental, rewritten = edits[-1]["seconds"], edits[-1]["rewritten"]
         affected_only = all(e["affected_only"] for e in edits)
+        parallel = None
+        if copy is not None:
+            log(f"Full build with Markdown rendered in {args.processes} processes")
+            parallel = several_processes(pf, copy, args.processes)
         top = {}
         if profile:
             for name in ("publish", "incremental"):
@@ -390,6 +436,9 @@ def run(args) -> dict:
         "bare_pages_per_s": round(pages / bare, 1),
         "ratio": round(bare / full, 3),
         "target_ratio": TARGET_RATIO,
+        "processes": args.processes,
+        "full_build_processes_s": round(parallel, 3) if parallel else None,
+        "ratio_processes": round(bare / parallel, 3) if parallel else None,
         "incremental_s": round(incremental, 3),
         "incremental_share": round(incremental / full, 4),
         "incremental_runs_s": [round(e["seconds"], 3) for e in edits],
@@ -416,6 +465,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--words", type=int, default=1500, help="words per briefing page")
     parser.add_argument("--seed", type=int, default=7, help="seed of the generated texts")
     parser.add_argument("--profile", action="store_true", help="cProfile the full build")
+    parser.add_argument(
+        "--processes", type=int, default=os.cpu_count() or 1,
+        help="also time a full build rendering Markdown in this many processes (1: do not)",
+    )  # fmt: skip
     parser.add_argument("--keep", help="build in this folder (must not exist) and keep it")
     parser.add_argument("--fail-under", type=float, help="exit 2 when the ratio is below this")
     args = parser.parse_args(argv)
@@ -432,6 +485,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"{'full build (publish_site)':<28}{r['full_build_s']:>10.2f}{r['pages_per_s']:>10.1f}")
     print(f"Ratio (build / bare throughput): {r['ratio']:.2f} (target >= {TARGET_RATIO})")
+    if r["full_build_processes_s"]:
+        print(f"With Markdown rendered in {r['processes']} processes: "
+              f"{r['full_build_processes_s']:.2f} s, ratio {r['ratio_processes']:.2f} "
+              f"(for reference: the target is one process)")  # fmt: skip
     runs = ", ".join(f"{t:.2f}" for t in r["incremental_runs_s"])
     print(f"Incremental rebuilds, one edit each: {runs} s (the first makes a new release, "
           f"then releases are recycled)")  # fmt: skip

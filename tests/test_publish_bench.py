@@ -13,14 +13,17 @@ KEYS = {
     "bench", "briefings", "languages", "briefing_pages", "html_pages", "files",
     "words_per_page", "setup_s", "full_build_s", "pages_per_s", "bare_markdown_s",
     "bare_pages_per_s", "ratio", "target_ratio", "incremental_s", "incremental_share",
-    "incremental_runs_s", "incremental_first_share", "target_incremental_share", "files_rewritten", "rewritten", "affected_only",
+    "incremental_runs_s", "incremental_first_share", "processes", "full_build_processes_s",
+    "ratio_processes", "target_incremental_share", "files_rewritten", "rewritten", "affected_only",
     "excluded_briefings", "meets_target_ratio", "meets_target_incremental", "profile_top",
     "ok", "seed", "machine",
 }  # fmt: skip
 
 
 def test_the_benchmark_runs_on_a_few_briefings(tmp_path: Path) -> None:
-    summary = run_bench("publish.py", "--briefings", "6", "--words", "200", cwd=tmp_path)
+    summary = run_bench(
+        "publish.py", "--briefings", "6", "--words", "200", "--processes", "2", cwd=tmp_path
+    )
     assert set(summary) == KEYS
     assert (summary["bench"], summary["briefings"]) == ("publish", 6)
     assert summary["briefing_pages"] == 6 * len(summary["languages"])
@@ -28,4 +31,5 @@ def test_the_benchmark_runs_on_a_few_briefings(tmp_path: Path) -> None:
     # Three rebuilds (keep_releases): a new release, then recycled ones; the last is the figure.
     assert len(summary["incremental_runs_s"]) == 3
     assert summary["incremental_s"] == summary["incremental_runs_s"][-1]
+    assert summary["processes"] == 2 and summary["full_build_processes_s"] > 0
     assert 0 < summary["files_rewritten"] < summary["files"]
