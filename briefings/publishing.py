@@ -65,6 +65,11 @@ from briefings.site import (
 )
 from briefings.store import Store
 from briefings.tlp import TLP, strictest
+from briefings.translated_boilerplate import (
+    source_clause_test,
+    template_fragments,
+    translated_boilerplate,
+)
 from briefings.workspace import Workspace, glossary_paths
 
 log = logging.getLogger(__name__)
@@ -450,7 +455,9 @@ def leak_needles(
     of its text, as readers see it (links as their text, no Markdown markers), except
     those of template boilerplate that every briefing shares: the advice texts
     (``boilerplate``) and the clauses the drafting templates write
-    (``is_template_text``, see :mod:`briefings.boilerplate`).
+    (``is_template_text``, see :mod:`briefings.boilerplate`); in a translation, also
+    its sentences that translate a wholly boilerplate sentence of its source
+    (:mod:`briefings.translated_boilerplate`).
 
     :class:`LeakScanner` looks for the id among a file's words and for each clause among
     the file's clauses, normalised the same way."""
@@ -460,6 +467,11 @@ def leak_needles(
     def secret(clause: str) -> bool:
         return clause not in shared and not template_text(clause)
 
+    translated = translated_boilerplate(
+        (p for p in publications if p.id in excluded_ids),
+        source_clause_test(shared, template_text, MIN_SENTENCE),
+        lambda text: clauses(markdown_reading(text)),
+    )
     needles: dict[str, list[str]] = {}
     for pub in publications:
         if pub.id not in excluded_ids:
@@ -470,12 +482,17 @@ def leak_needles(
             if len(whole := _squash(text).strip(_EDGE)) >= MIN_TITLE:
                 found.append(whole)
             found += filter(secret, clauses(text, MIN_SENTENCE))
-        found += filter(secret, clauses(markdown_reading(pub.body), MIN_SENTENCE))
+        shared_here = translated.get((pub.id, pub.lang), set())
+        found += (
+            clause
+            for clause in clauses(markdown_reading(pub.body), MIN_SENTENCE)
+            if clause not in shared_here and secret(clause)
+        )
         needles[pub.id] = list(dict.fromkeys(found))
     return needles
 
 
-NEEDLES_VERSION = "1"  # bump when leak_needles or what it is given changes
+NEEDLES_VERSION = "2"  # bump when leak_needles or what it is given changes
 
 
 def _needles_key(
@@ -486,14 +503,15 @@ def _needles_key(
     boilerplate: str,
 ) -> str:
     """A digest of everything :func:`leak_needles` reads: the excluded publications'
-    bytes, their restricted items, the boilerplate, the drafting templates and the
-    glossary's files (its labels are boilerplate too)."""
+    bytes and languages (a translation is paired with its source's), their restricted
+    items, the boilerplate, the drafting templates and the glossary's files (its labels
+    are boilerplate too)."""
     from importlib import resources
 
     digest = hashlib.sha256(f"needles {NEEDLES_VERSION}\n{boilerplate}\n".encode())
     for pub in sorted(publications, key=lambda p: (p.id, p.lang)):
         if pub.id in excluded_ids:
-            digest.update(f"{pub.id} {pub.lang} {pub.title}\n".encode() + pub.raw)
+            digest.update(f"{pub.id} {pub.lang} {pub.record.lang} {pub.title}\n".encode() + pub.raw)
     digest.update(json.dumps(restricted, sort_keys=True).encode())
     for text in drafting_templates(workspace.root):
         digest.update(text.encode())
@@ -524,15 +542,17 @@ def _lazy_template_text(workspace: Workspace) -> Callable[[str], bool]:
 
 
 def _template_text(workspace: Workspace) -> Callable[[str], bool]:
-    """Clauses the drafting templates write (see :mod:`briefings.boilerplate`)."""
+    """Clauses the drafting templates write (see :mod:`briefings.boilerplate`), their
+    fixed words however short (they matter in a translated source's sentences, see
+    :func:`~briefings.translated_boilerplate.template_fragments`), glossary label lists."""
     from glossary import load_glossary
 
-    from_templates = boilerplate_matcher(
-        drafting_templates(workspace.root), lambda text: clauses(markdown_reading(text))
-    )
+    templates = drafting_templates(workspace.root)
+    from_templates = boilerplate_matcher(templates, lambda text: clauses(markdown_reading(text)))
+    fragments = template_fragments(templates, lambda text: clauses(markdown_reading(text)))
     glossary = load_glossary(glossary_paths(workspace))
     labels = label_list_matcher(t.text for c in glossary.concepts for t in c.terms)
-    return lambda clause: from_templates(clause) or labels(clause)
+    return lambda clause: clause in fragments or from_templates(clause) or labels(clause)
 
 
 def _boilerplate() -> str:
