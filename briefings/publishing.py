@@ -1027,6 +1027,7 @@ def publish_site(
                 page_size=config.publishing.page_size, template_dirs=_template_dirs(workspace),
                 demonstration=config.publishing.demonstration, status_page=True,
                 template_cache=workspace.root / "state" / "template-cache",
+                render_processes=config.publishing.render_processes,
             )  # fmt: skip
             status = _status_page(
                 builder, [times[i] for i in {p.id for p in allowed} if i in times]

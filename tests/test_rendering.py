@@ -5,10 +5,16 @@ way of small builds."""
 from __future__ import annotations
 
 import random
+import shutil
 from pathlib import Path
 
+import publishing_fixtures as pf
+
 from briefings.progress import listening
+from briefings.publishing import load_or_create_key
 from briefings.rendering import MIN_PARALLEL, MarkdownRenderer
+from briefings.store import Store
+from briefings.workspace import CONFIG_NAME, open_workspace
 
 HOSTILE = [
     '<script>alert("x")</script> and <img src=x onerror=alert(1)>',
@@ -64,3 +70,33 @@ def test_few_texts_or_one_process_render_nothing_ahead(tmp_path: Path) -> None:
     assert renderer.render_many(texts(MIN_PARALLEL + 5), processes=1) == 0
     assert renderer.rendered == 0
     renderer.close()
+
+
+def test_a_first_build_rendered_in_processes_is_the_same_site(tmp_path: Path) -> None:
+    """A first build of enough briefings renders their Markdown in worker processes
+    (``render_processes = 2``); the site is byte for byte the one a build rendering in
+    the publishing process only (``render_processes = 1``) makes."""
+    env = pf.make_site_env(tmp_path / "two", languages=("en",))
+    for i in range(MIN_PARALLEL + 2):
+        briefing_id = pf.new_briefing(env, f"Incident {i:03d} at a water utility")
+        pf.rewrite(env, briefing_id, f"# Incident {i:03d}\n\n{texts(1, seed=i)[0]}")
+        pf.approved(env, briefing_id)
+    load_or_create_key(env.root / "keys")  # one signing key for both copies
+    env.close()
+    shutil.copytree(tmp_path / "two", tmp_path / "one", symlinks=True)
+    sites = {}
+    for name, processes in (("two", 2), ("one", 1)):
+        config = tmp_path / name / CONFIG_NAME
+        config.write_text(config.read_text() + f"\n[publishing]\nrender_processes = {processes}\n")
+        workspace = open_workspace(tmp_path / name, environ={})
+        built = pf.bf.Env(workspace, Store(workspace.database_path), env.clock)
+        events: list[str] = []
+        with listening(lambda event, data, seen=events: seen.append(event)):
+            pf.publish(built)
+        assert ("renders" in events) is (processes == 2), name
+        sites[name] = {
+            audience: pf.site_files(pf.output(built, audience))
+            for audience in ("public", "members")
+        }
+        built.close()
+    assert sites["two"] == sites["one"]
