@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
-import multiprocessing
+import os
 import sqlite3
+import subprocess
+import sys
+import tempfile
 import threading
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import markdown
@@ -81,14 +84,60 @@ def new_markdown() -> markdown.Markdown:
     )
 
 
-def _render_chunk(texts: list[str]) -> list[str]:
-    """Worker side of :meth:`MarkdownRenderer.render_many`: the same rendering."""
-    md = new_markdown()
-    out = []
-    for text in texts:
-        md.reset()
-        out.append(sanitize(md.convert(text)))
-    return out
+def _render_in_workers(shares: list[list[str]]) -> list[list[str]] | None:
+    """Each share rendered by its own ``python -m briefings.render_worker``, all at
+    once; None (after a warning) if a worker cannot start or fails."""
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p
+    )}  # fmt: skip
+    results: list[list[str]] = [[] for _ in shares]
+    errors: list[str] = []
+
+    def run(index: int) -> None:
+        # Its error output goes to a file: a full pipe nobody reads would stop it.
+        with tempfile.TemporaryFile() as stderr:
+            try:
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", "briefings.render_worker"], stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=stderr, env=env,
+                )  # fmt: skip
+            except OSError as exc:
+                errors.append(str(exc))
+                return
+            feeder = threading.Thread(target=_feed, args=(worker, shares[index]), daemon=True)
+            feeder.start()
+            assert worker.stdout is not None
+            done = results[index]
+            for line in worker.stdout:
+                done.append(json.loads(line))
+                if len(done) % 16 == 0:
+                    progress.notify("renders-done", count=16)
+            progress.notify("renders-done", count=len(done) % 16)
+            feeder.join()
+            if worker.wait() != 0 or len(done) != len(shares[index]):
+                stderr.seek(0)
+                said = stderr.read().decode("utf-8", "replace").strip().splitlines()
+                errors.append(said[-1] if said else f"exit status {worker.returncode}")
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(shares))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        log.warning("cannot render Markdown in worker processes (%s); rendering here", errors[0])
+        return None
+    return results
+
+
+def _feed(worker: subprocess.Popen, texts: list[str]) -> None:
+    """Write a worker's texts and close its input (in a thread: it answers meanwhile)."""
+    assert worker.stdin is not None
+    with contextlib.suppress(BrokenPipeError):
+        worker.stdin.write(json.dumps(texts).encode("utf-8"))
+    with contextlib.suppress(BrokenPipeError):
+        worker.stdin.close()
 
 
 class MarkdownRenderer:
@@ -193,16 +242,14 @@ class MarkdownRenderer:
         if processes <= 1 or len(todo) < MIN_PARALLEL:
             return 0
         keys, pending = list(todo), list(todo.values())
-        size = max(1, min(64, len(pending) // (processes * 4)))
-        chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
-        # "spawn": a fresh interpreter, never a fork of a process that runs threads.
-        context = multiprocessing.get_context("spawn")
         progress.notify("renders", total=len(pending), processes=processes)
-        rendered: list[str] = []
-        with ProcessPoolExecutor(processes, mp_context=context) as pool:
-            for chunk in pool.map(_render_chunk, chunks):
-                rendered += chunk
-                progress.notify("renders-done", count=len(chunk))
+        shares = [pending[i::processes] for i in range(processes)]  # similar sizes
+        results = _render_in_workers(shares)
+        if results is None:
+            return 0
+        rendered = [""] * len(pending)
+        for i, share in enumerate(results):
+            rendered[i::processes] = share
         with self._lock:
             for key, html in zip(keys, rendered, strict=True):
                 self._memory[key] = html

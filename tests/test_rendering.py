@@ -4,11 +4,15 @@ way of small builds."""
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import publishing_fixtures as pf
+import pytest
 
 from briefings.progress import listening
 from briefings.publishing import load_or_create_key
@@ -100,3 +104,35 @@ def test_a_first_build_rendered_in_processes_is_the_same_site(tmp_path: Path) ->
         }
         built.close()
     assert sites["two"] == sites["one"]
+
+
+def test_a_worker_that_cannot_start_leaves_rendering_to_the_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python-here"))
+    renderer = MarkdownRenderer(None)
+    batch = texts(MIN_PARALLEL + 1)
+
+    assert renderer.render_many(batch, processes=2) == 0
+
+    assert "cannot render Markdown in worker processes" in caplog.text
+    assert renderer.render(batch[0]) == MarkdownRenderer(None).render(batch[0])
+
+
+def test_workers_do_not_run_the_calling_script_again(tmp_path: Path) -> None:
+    """A script without an ``if __name__ == "__main__"`` guard that renders ahead runs
+    once: the workers are a program of their own, not copies of the caller."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from briefings.rendering import MIN_PARALLEL, MarkdownRenderer\n"
+        "print('script ran', flush=True)\n"
+        "texts = [f'# Text {i}\\n\\nBody *{i}*.' for i in range(MIN_PARALLEL + 8)]\n"
+        "print('rendered', MarkdownRenderer(None).render_many(texts, processes=2))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("script ran") == 1
+    assert f"rendered {MIN_PARALLEL + 8}" in done.stdout
