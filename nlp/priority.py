@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib import resources
+from operator import itemgetter
 
 import yaml
 from spacy.language import Language
@@ -40,6 +41,10 @@ ESSENTIAL_MIN = 4
 # Where spaCy keeps a Doc extension's value (``Underscore._get_key``).
 PRIORITY_KEY = ("._.", "priority", None, None)
 REASONS_KEY = ("._.", "priority_reasons", None, None)
+
+_KEY = itemgetter(0)  # of a match: its match id
+_RULE = itemgetter(2)  # of the glossary's (start, end, rule): rule[0] kb_id, rule[1] label
+_POINTS = itemgetter("points")
 
 if not Doc.has_extension("priority"):
     Doc.set_extension("priority", default=0)
@@ -104,7 +109,7 @@ class PriorityScorer:
             reasons.append(self.reasons[threat].copy())
         matches = self.signals(doc)
         if matches:
-            seen = {match[0] for match in matches}
+            seen = set(map(_KEY, matches))
             for key, reason in self.signal_reasons:
                 if key in seen:
                     reasons.append(reason.copy())
@@ -124,7 +129,7 @@ class PriorityScorer:
         # and its checks cost more than the rest of this method (doc extensions live in
         # user_data under ("._.", name, None, None); the tests read them back through doc._).
         user_data = doc.user_data
-        user_data[PRIORITY_KEY] = min(100, sum(reason["points"] for reason in reasons))
+        user_data[PRIORITY_KEY] = min(100, sum(map(_POINTS, reasons)))
         user_data[REASONS_KEY] = reasons
         return doc
 
@@ -136,7 +141,7 @@ class PriorityScorer:
         if found is not None and group is not None and len(found) == len(group):
             # The glossary component's plain copy of its spans: reading the SpanGroup
             # back would make a Span object per item.
-            pairs = [rule for _, _, rule in found]  # rule[0]: kb_id, rule[1]: label
+            pairs = map(_RULE, found)
         else:
             pairs = [(span.kb_id, span.label) for span in group or ()]
         levels = self.levels

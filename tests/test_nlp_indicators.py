@@ -13,10 +13,14 @@ import spacy
 
 import nlp.indicators  # noqa: F401  (registers the factory)
 from nlp.indicators import (
+    _BAD_OCTET,
+    DOMAIN_RE,
     TYPES,
     Indicator,
+    _refang_domain,
     find_indicators,
     find_indicators_everywhere,
+    is_defanged,
     load_tlds,
     refang,
 )
@@ -229,21 +233,54 @@ FRAGMENTS = [
     ")", "{", "}", "@", "[at]", ":", "::", "//", "hxxps", "https", "[://]", "CVE-2024-1480",
     "2024", "-", "db8", "x", MD5, SHA1[:20], "مستشفى", "攻击", " ", " ", " ", "  ", "\t",
     "\n", "\u00a0", "\u3000", "v", "version ", "$", "USD",
+    # Written dots of every kind, top-level domains and octets: what the chunk's checks
+    # (which finders may match in it) look for.
+    "DOT", "[DOT]", "( dot )", "{Dot}", " . ", "xn--p1ai", "ORG", "1", "255", "256", "010",
+    "hxxp", "HXXP", "10[dot]0", "[DOT]7", "(dot)1", "203.0", ".113", "1.2.3",
 ]  # fmt: skip
 
 
-def test_the_fast_path_on_random_text():
-    """Indicators as a whole-text scan finds them, on 3,000 random texts made of the
-    fragments indicators and their edges are made of (brackets and spaces of every kind
-    beside them, long non-space runs)."""
+def _random_texts(count: int, seed: int) -> list[str]:
     import random
 
-    rng = random.Random(11)
-    for _ in range(3000):
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
         text = "".join(rng.choice(FRAGMENTS) for _ in range(rng.randint(0, 60)))
         if rng.random() < 0.1:
             text = "x" * rng.randint(60, 200) + text + "y" * rng.randint(60, 200)
+        texts.append(text)
+    return texts
+
+
+def test_the_fast_path_on_random_text():
+    """Indicators as a whole-text scan finds them, on 5,000 random texts made of the
+    fragments indicators and their edges are made of (brackets and spaces of every kind
+    beside them, long non-space runs)."""
+    for text in _random_texts(5000, 11):
         assert find_indicators(text) == find_indicators_everywhere(text), text
+
+
+def test_domains_are_refanged_as_refang_does():
+    """The domain finder's shortcut gives what refang and is_defanged give, on every
+    domain-shaped run of the random texts (plain, defanged, "hxxp"-led)."""
+    written = {m.group() for text in _random_texts(3000, 12) for m in DOMAIN_RE.finditer(text)}
+    assert sum(is_defanged(w) for w in written) > 300  # the cases the shortcut handles
+    assert any(w.lower().startswith("hxxp") and "." in w for w in written)
+    for w in written:
+        assert _refang_domain(w) == (refang(w), is_defanged(w)), w
+
+
+def test_zero_padded_and_large_octets_are_refused_as_the_rule_says():
+    """Every octet IPV4_RE can take (one to three digits), in each place of an address."""
+    from itertools import product
+
+    for width in (1, 2, 3):
+        for digits in product("0123456789", repeat=width):
+            octet = "".join(digits)
+            bad = int(octet) > 255 or (len(octet) > 1 and octet[0] == "0")
+            for address in (f"{octet}.1.2.3", f"1.{octet}.2.3", f"1.2.3.{octet}"):
+                assert (_BAD_OCTET.search(address) is not None) == bad, address
 
 
 def test_counts_of_cases():
