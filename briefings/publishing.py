@@ -449,6 +449,7 @@ def leak_needles(
     restricted_items: dict[str, list[str]] | None = None,
     boilerplate: str = "",
     is_template_text: Callable[[str], bool] | None = None,
+    visible_items: Iterable[str] = (),
 ) -> dict[str, list[str]]:
     """What betrays each excluded briefing: its id; the clauses of its title and of the
     titles and summaries of its restricted source items; every longer clause (sentence)
@@ -459,17 +460,35 @@ def leak_needles(
     its sentences that translate a wholly boilerplate sentence of its source
     (:mod:`briefings.translated_boilerplate`).
 
+    Text of the excluded briefings' source items that the audience may see
+    (``visible_items``: a CLEAR report in an event whose alert is AMBER, listed in the
+    AMBER digest too) is cut out first: it betrays nothing, and the audience's own pages
+    show it.
+
     :class:`LeakScanner` looks for the id among a file's words and for each clause among
     the file's clauses, normalised the same way."""
     shared = _squash(boilerplate)
     template_text = is_template_text or (lambda clause: False)
+    cut = visible_cutter(visible_items)
 
     def secret(clause: str) -> bool:
         return clause not in shared and not template_text(clause)
 
+    boilerplate_clause = source_clause_test(shared, template_text, MIN_SENTENCE)
+
+    def public_clause(clause: str) -> bool:
+        """Boilerplate, or nothing longer than a source's name left once the visible
+        items' text is cut out ("<CLEAR report title> (cert-a")."""
+        if boilerplate_clause(clause):
+            return True
+        rest = cut(clause)
+        return rest != clause and all(
+            len(c) < MIN_TITLE or boilerplate_clause(c) for c in clauses(rest)
+        )
+
     translated = translated_boilerplate(
         (p for p in publications if p.id in excluded_ids),
-        source_clause_test(shared, template_text, MIN_SENTENCE),
+        public_clause,
         lambda text: clauses(markdown_reading(text)),
     )
     needles: dict[str, list[str]] = {}
@@ -477,22 +496,23 @@ def leak_needles(
         if pub.id not in excluded_ids:
             continue
         found = needles.setdefault(pub.id, [pub.id])
-        found += clauses(pub.title, MIN_TITLE)  # "Alert: Dialysis pump firmware flaw"
-        for text in [pub.title, *(restricted_items or {}).get(pub.id, [])]:
-            if len(whole := _squash(text).strip(_EDGE)) >= MIN_TITLE:
+        title = cut(pub.title)
+        found += clauses(title, MIN_TITLE)  # "Alert: Dialysis pump firmware flaw"
+        for text in [title, *(restricted_items or {}).get(pub.id, [])]:
+            if len(whole := _squash(text).strip(_EDGE)) >= MIN_TITLE and text == cut(text):
                 found.append(whole)
             found += filter(secret, clauses(text, MIN_SENTENCE))
         shared_here = translated.get((pub.id, pub.lang), set())
         found += (
             clause
-            for clause in clauses(markdown_reading(pub.body), MIN_SENTENCE)
+            for clause in clauses(cut(markdown_reading(pub.body)), MIN_SENTENCE)
             if clause not in shared_here and secret(clause)
         )
         needles[pub.id] = list(dict.fromkeys(found))
     return needles
 
 
-NEEDLES_VERSION = "2"  # bump when leak_needles or what it is given changes
+NEEDLES_VERSION = "3"  # bump when leak_needles or what it is given changes
 
 
 def _needles_key(
@@ -501,18 +521,19 @@ def _needles_key(
     excluded_ids: set[str],
     restricted: dict[str, list[str]],
     boilerplate: str,
+    visible: Iterable[str] = (),
 ) -> str:
     """A digest of everything :func:`leak_needles` reads: the excluded publications'
     bytes and languages (a translation is paired with its source's), their restricted
-    items, the boilerplate, the drafting templates and the glossary's files (its labels
-    are boilerplate too)."""
+    and visible items, the boilerplate, the drafting templates and the glossary's files
+    (its labels are boilerplate too)."""
     from importlib import resources
 
     digest = hashlib.sha256(f"needles {NEEDLES_VERSION}\n{boilerplate}\n".encode())
     for pub in sorted(publications, key=lambda p: (p.id, p.lang)):
         if pub.id in excluded_ids:
             digest.update(f"{pub.id} {pub.lang} {pub.record.lang} {pub.title}\n".encode() + pub.raw)
-    digest.update(json.dumps(restricted, sort_keys=True).encode())
+    digest.update(json.dumps([restricted, sorted(visible)], sort_keys=True).encode())
     for text in drafting_templates(workspace.root):
         digest.update(text.encode())
     paths = glossary_paths(workspace)
@@ -565,6 +586,39 @@ def _boilerplate() -> str:
         (resources.files("briefings") / "templates" / "advice.yaml").read_text("utf-8")
     )
     return "\n".join(" ".join(str(v).split()) for v in advice.values())
+
+
+def visible_cutter(texts: Iterable[str]) -> Callable[[str], str]:
+    """A function cutting ``texts`` out of a text (each replaced by a blank line, so
+    what stood before and after are clauses of their own), as written, squashed, and
+    as drafting writes them into Markdown and the scan reads that back; longest first.
+    Texts shorter than ``MIN_TITLE`` are left: they are in any text."""
+    from briefings.drafting import markdown_escape
+
+    forms: set[str] = set()
+    for text in texts:
+        squashed = _squash(text)
+        forms.update((text, squashed, markdown_reading(markdown_escape(squashed))))
+    ordered = sorted((f for f in forms if len(f) >= MIN_TITLE), key=len, reverse=True)
+
+    def cut(text: str) -> str:
+        for form in ordered:
+            if form in text:
+                text = text.replace(form, "\n\n")
+        return text
+
+    return cut
+
+
+def visible_item_texts(store: Store, briefing_ids: set[str], audience: AudienceConfig) -> list[str]:
+    """The titles and summaries of the items of these briefings that the audience may
+    see (at or below its TLP), sorted."""
+    texts: set[str] = set()
+    for briefing_id in briefing_ids:
+        for item in store.list_items(ids=store.briefing_items(briefing_id)):
+            if audience.max_tlp.allows(item.tlp):
+                texts.update(t for t in (item.title, item.summary) if t)
+    return sorted(texts)
 
 
 def restricted_item_texts(
@@ -1091,11 +1145,16 @@ def _publish_audience(
         path: known.get(path) or hashlib.sha256(data).hexdigest() for path, data in files.items()
     }
     restricted = restricted_item_texts(store, excluded_ids, audience)
+    visible = visible_item_texts(store, excluded_ids, audience)
     boilerplate = _boilerplate()
-    needles_key = _needles_key(workspace, publications, excluded_ids, restricted, boilerplate)
+    needles_key = _needles_key(
+        workspace, publications, excluded_ids, restricted, boilerplate, visible
+    )
     needles = record.needles(needles_key)
     if needles is None:
-        needles = leak_needles(publications, excluded_ids, restricted, boilerplate, template_text)
+        needles = leak_needles(
+            publications, excluded_ids, restricted, boilerplate, template_text, visible
+        )
     scanner = LeakScanner(needles)
     known_clean = record.clean_digests(live_manifest, scanner.digest)
     leaks = [

@@ -12,6 +12,8 @@ import briefing_fixtures as bf
 import publishing_fixtures as pf
 import pytest
 
+from briefings.errors import PublishError
+
 CLEAR_TITLE = "Advisory on infusion devices from the vendor"
 
 
@@ -65,3 +67,45 @@ def test_the_members_site_gets_the_amber_alert_and_its_addendum(env) -> None:
     members = pf.site_files(pf.output(env, "members"))
     assert {f"en/{amber}/index.html", f"en/{addendum}/index.html"} <= set(members)
     assert bf.AMBER_EVENT_TITLE in pf.page_text(members[f"en/{amber}/index.html"])
+
+
+def approve_the_amber_digest(env) -> str:
+    """The day's AMBER digest, approved: it lists the event's CLEAR report too."""
+    [digest] = [r.id for r in env.store.list_briefings() if r.kind == "digest"]
+    assert env.store.get_briefing(digest).tlp.value == "AMBER"
+    assert CLEAR_TITLE in env.read(digest).decode()
+    pf.approved(env, digest)
+    return digest
+
+
+def test_an_approved_amber_digest_listing_the_clear_report_does_not_block_the_public_site(
+    env,
+) -> None:
+    """The CLEAR report's title and summary are in the AMBER digest and on the public
+    addendum's page: they betray nothing, and the public build goes through."""
+    _, addendum = clear_addendum(env)
+    digest = approve_the_amber_digest(env)
+
+    report = pf.publish(env, audiences=["public"])
+
+    assert addendum in report.published and digest not in report.published
+    public = pf.site_files(pf.output(env, "public"))
+    assert pf.files_containing(public, digest) == []
+    leaked = bf.slug_words(bf.AMBER_EVENT_TITLE) & words_of(public)
+    assert leaked == set(), leaked
+
+
+def test_amber_text_around_the_clear_report_in_the_digest_still_counts(env) -> None:
+    """Cutting the CLEAR report's text out of the AMBER digest leaves what an officer
+    wrote around it a needle: copied into the public addendum, it fails the build."""
+    _, addendum = clear_addendum(env)
+    digest = approve_the_amber_digest(env)
+    secret = "Our liaison in Ostrava confirmed that two dialysis wards were hit"
+    text = env.read(digest).decode().replace(f"[{CLEAR_TITLE}]", f"{secret}. See [{CLEAR_TITLE}]")
+    pf.rewrite(env, digest, text.split("\n---\n", 1)[1])
+    pf.approved(env, digest)
+    pf.rewrite(env, addendum, f"# Update\n\n{secret}.\n")
+    pf.approved(env, addendum)
+
+    with pytest.raises(PublishError, match=f"{digest} appears in"):
+        pf.publish(env, audiences=["public"])
