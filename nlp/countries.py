@@ -37,7 +37,7 @@ from importlib import resources
 import pycountry
 import yaml
 from spacy.language import Language
-from spacy.tokens import Doc, Span, Token
+from spacy.tokens import Doc, Span, SpanGroup, Token
 
 from nlp.norm_matcher import shared_norm_matcher
 from nlp.normalization import ar_proclitic_forms, folder_for, install_folding
@@ -414,11 +414,10 @@ class CountryMatcher:
     def __call__(self, doc: Doc) -> Doc:
         found = []
         rules = self.rules
-        for match_id, start, end in self.matcher(doc):
-            rule = rules.get(match_id)
-            if rule is None:
-                continue  # another component's pattern
-            code, capitalized, name_like, exact = rule
+        # The shared matcher's matches are mostly other components': a membership test
+        # each leaves them (about half the cost of a loop step per match).
+        for match_id, start, end in [match for match in self.matcher(doc) if match[0] in rules]:
+            code, capitalized, name_like, exact = rules[match_id]
             if exact is not None and tuple(doc[i].text for i in range(start, end)) not in exact:
                 continue
             if capitalized and not doc[start].text[:1].isupper():
@@ -426,11 +425,13 @@ class CountryMatcher:
             if name_like and _beside_capitalized_word(doc, start, end):
                 continue
             found.append((start, end, code != self.block, code))
-        doc.spans[self.spans_key] = [
-            Span(doc, start, end, label=self.label, kb_id=code)
+        label = self.label
+        spans = [
+            Span(doc, start, end, label, None, None, code)
             for start, end, is_country, code in _longest_first(found)
             if is_country
         ]
+        doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans)
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:

@@ -21,8 +21,14 @@ TEXT_KEY = "briefings.text"
 def doc_text(doc: Doc) -> str:
     """The text ``doc`` was made from."""
     text = doc.user_data.get(TEXT_KEY)
-    if text is None or len(text) != (doc[-1].idx + len(doc[-1].text_with_ws) if doc else 0):
-        return doc.text  # made by another tokenizer, or changed since
+    if text is None:
+        return doc.text  # made by another tokenizer
+    if doc:
+        last = doc[-1]
+        if len(text) != last.idx + len(last.text_with_ws):
+            return doc.text  # changed since
+    elif text:
+        return doc.text
     return text
 
 

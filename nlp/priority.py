@@ -43,7 +43,6 @@ PRIORITY_KEY = ("._.", "priority", None, None)
 REASONS_KEY = ("._.", "priority_reasons", None, None)
 
 _KEY = itemgetter(0)  # of a match: its match id
-_RULE = itemgetter(2)  # of the glossary's (start, end, rule): rule[0] kb_id, rule[1] label
 _POINTS = itemgetter("points")
 
 if not Doc.has_extension("priority"):
@@ -139,9 +138,9 @@ class PriorityScorer:
         group = doc.spans.data.get(self.concepts_key)  # no UserDict method per lookup
         found = doc.user_data.get(CONCEPTS_KEY)
         if found is not None and group is not None and len(found) == len(group):
-            # The glossary component's plain copy of its spans: reading the SpanGroup
-            # back would make a Span object per item.
-            pairs = map(_RULE, found)
+            # The glossary component's rules of its spans (rule[0] kb_id, rule[1] label):
+            # reading the SpanGroup back would make a Span object per item.
+            pairs = found
         else:
             pairs = [(span.kb_id, span.label) for span in group or ()]
         levels = self.levels

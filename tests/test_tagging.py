@@ -345,17 +345,17 @@ def test_overlap_resolution_is_spacys_filter_spans() -> None:
         for _ in range(rng.randint(0, 12)):
             start = rng.randint(0, 35)
             matches.add((start, start + rng.randint(1, 5), rng.randint(1, 3)))
-        # The PhraseMatcher's order: by start, then end; a third field tells equals apart.
-        found = sorted(matches)
-        spans = [doc[start:end] for start, end, _ in found]
+        # The PhraseMatcher's order: by start, then end; the key tells equals apart.
+        found = [(key, start, end) for start, end, key in sorted(matches)]
+        spans = [doc[start:end] for _, start, end in found]
         expected = sorted((span.start, span.end) for span in filter_spans(spans))
         kept = _longest_first(found)
-        assert [(start, end) for start, end, _ in kept] == expected, found
+        assert [(start, end) for _, start, end in kept] == expected, found
         # Among equal spans the first in the matcher's order is kept, as filter_spans does.
         first_of = {}
         for match in found:
-            first_of.setdefault(match[:2], match)
-        assert all(first_of[match[:2]] == match for match in kept)
+            first_of.setdefault(match[1:], match)
+        assert all(first_of[match[1:]] == match for match in kept)
 
 
 # -- bad input ------------------------------------------------------------------------------
