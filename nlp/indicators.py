@@ -229,11 +229,15 @@ _CLOSERS = {")": "(", "]": "[", "}": "{"}
 _END = 2**62
 
 
-def _cves(text: str, pos: int = 0, endpos: int = _END) -> Iterator[Indicator]:
+def _cves(text: str, pos: int = 0, endpos: int = _END) -> list[Indicator]:
+    found = []
     for m in CVE_RE.finditer(text, pos, endpos):
         year = int(m.group(1))
         if 1999 <= year <= 2099:
-            yield Indicator("cve", f"CVE-{m.group(1)}-{m.group(2)}", m.group(), m.start(), m.end())
+            found.append(
+                Indicator("cve", f"CVE-{m.group(1)}-{m.group(2)}", m.group(), m.start(), m.end())
+            )
+    return found
 
 
 # An octet (one to three digits, as IPV4_RE takes them) above 255, or zero-padded:
@@ -242,7 +246,8 @@ def _cves(text: str, pos: int = 0, endpos: int = _END) -> Iterator[Indicator]:
 _BAD_OCTET = re.compile(r"(?:^|\.)(?:0[0-9]|25[6-9]|2[6-9][0-9]|[3-9][0-9][0-9])")
 
 
-def _ipv4s(text: str, pos: int = 0, endpos: int = _END) -> Iterator[Indicator]:
+def _ipv4s(text: str, pos: int = 0, endpos: int = _END) -> list[Indicator]:
+    found = []
     for m in IPV4_RE.finditer(text, pos, endpos):
         value = refang(m.group())
         if _BAD_OCTET.search(value) is not None:
@@ -254,10 +259,12 @@ def _ipv4s(text: str, pos: int = 0, endpos: int = _END) -> Iterator[Indicator]:
             continue
         if _CURRENCY_AFTER.match(text, m.end()):
             continue
-        yield Indicator("ipv4", value, m.group(), m.start(), m.end())
+        found.append(Indicator("ipv4", value, m.group(), m.start(), m.end()))
+    return found
 
 
-def _ipv6s(text: str, pos: int = 0, endpos: int = _END) -> Iterator[Indicator]:
+def _ipv6s(text: str, pos: int = 0, endpos: int = _END) -> list[Indicator]:
+    found = []
     for m in IPV6_RE.finditer(text, pos, endpos):
         raw, end = m.group(), m.end()
         # A colon ending a sentence ("... 2001:db8::1: blocked") is not part of it.
@@ -273,7 +280,8 @@ def _ipv6s(text: str, pos: int = 0, endpos: int = _END) -> Iterator[Indicator]:
         # worth reporting: two groups, four hex digits and one decimal digit at least.
         if len(groups) < 2 or sum(map(len, groups)) < 4 or not any(ch.isdigit() for ch in value):
             continue
-        yield Indicator("ipv6", address.compressed, raw, m.start(), end)
+        found.append(Indicator("ipv6", address.compressed, raw, m.start(), end))
+    return found
 
 
 def _domain_ok(host: str, written: str, *, strict: bool) -> bool:
@@ -296,7 +304,8 @@ def _domain_ok(host: str, written: str, *, strict: bool) -> bool:
     return _is_common_tld(tld)
 
 
-def _domains(text: str, pos: int = 0, endpos: int = _END) -> Iterator[Indicator]:
+def _domains(text: str, pos: int = 0, endpos: int = _END) -> list[Indicator]:
+    found = []
     for m in DOMAIN_RE.finditer(text, pos, endpos):
         written = m.group()
         value, defanged = _refang_domain(written)
@@ -304,14 +313,19 @@ def _domains(text: str, pos: int = 0, endpos: int = _END) -> Iterator[Indicator]
         if strict and text.startswith("(", m.end()):
             continue  # a method call: "logger.info(", "window.open("
         if _domain_ok(value, written, strict=strict):
-            yield Indicator("domain", value, written, m.start(), m.end())
+            found.append(Indicator("domain", value, written, m.start(), m.end()))
+    return found
 
 
-def _emails(text: str, pos: int = 0, endpos: int = _END) -> Iterator[Indicator]:
+def _emails(text: str, pos: int = 0, endpos: int = _END) -> list[Indicator]:
+    found = []
     for m in EMAIL_RE.finditer(text, pos, endpos):
         local, _, host = refang(m.group()).rpartition("@")
         if _domain_ok(host, host, strict=False):
-            yield Indicator("email", f"{local}@{host.lower()}", m.group(), m.start(), m.end())
+            found.append(
+                Indicator("email", f"{local}@{host.lower()}", m.group(), m.start(), m.end())
+            )
+    return found
 
 
 def _trim_url(raw: str) -> str:
@@ -331,7 +345,8 @@ _HOSTNAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
 _PORT = re.compile(r":[0-9]{1,5}$")
 
 
-def _urls(text: str, pos: int = 0, endpos: int = _END) -> Iterator[Indicator]:
+def _urls(text: str, pos: int = 0, endpos: int = _END) -> list[Indicator]:
+    found = []
     for m in URL_RE.finditer(text, pos, endpos):
         raw = _trim_url(m.group())
         parts = _URL_PARTS.match(refang(raw))
@@ -347,7 +362,8 @@ def _urls(text: str, pos: int = 0, endpos: int = _END) -> Iterator[Indicator]:
             )
         if host_ok:
             value = f"{parts['scheme'].lower()}://{userinfo}{at}{hostport.lower()}{parts['rest']}"
-            yield Indicator("url", value, raw, m.start(), m.start() + len(raw))
+            found.append(Indicator("url", value, raw, m.start(), m.start() + len(raw)))
+    return found
 
 
 def _valid_ipv4(host: str) -> bool:
@@ -366,14 +382,16 @@ def _valid_ipv6(host: str) -> bool:
     return True
 
 
-def _hashes(text: str, pos: int = 0, endpos: int = _END) -> Iterator[Indicator]:
+def _hashes(text: str, pos: int = 0, endpos: int = _END) -> list[Indicator]:
+    found = []
     for m in HASH_RE.finditer(text, pos, endpos):
         written = m.group()
         kind = HASH_TYPES.get(len(written))
         # Digits only is a number; hex letters only is vanishingly rare in a real digest
         # of this length. A digest has both.
         if kind and not written.isdigit() and any(ch.isdigit() for ch in written):
-            yield Indicator(kind, written.lower(), written, m.start(), m.end())
+            found.append(Indicator(kind, written.lower(), written, m.start(), m.end()))
+    return found
 
 
 # Order breaks ties between candidates of equal length covering the same text.
@@ -395,11 +413,15 @@ _RANK = {find: rank for rank, find in enumerate(_FINDERS)}
 # still see the whole text), and the result is what a scan of the whole text gives
 # (:func:`find_indicators_everywhere`, which the tests compare with).
 
-_SEED = re.compile(
+_SEED_PATTERN = (
     r"[\[({@.:/0-9](?:(?<=[\[({])|(?<=[@/.:])(?=\S)"
     rf"|(?<=[0-9A-Fa-f]{{8}})|(?=[0-9A-Fa-f]{{7}})|(?=[0-9]{{3}}{_DASH}[0-9]{{4}}))"
 )
-_CHUNK = re.compile(r"(?:\S|(?<=[\[\](){}]) | (?=[\[\](){}]))*")
+_CHUNK_PATTERN = r"(?:\S|(?<=[\[\](){}]) | (?=[\[\](){}]))*"
+_CHUNK = re.compile(_CHUNK_PATTERN)
+# A seed and the rest of its chunk in one match: the scan goes on after the chunk, past
+# the chunk's other seeds, without a second call to find where the chunk ends.
+_SEED_TO_CHUNK_END = re.compile(_SEED_PATTERN + _CHUNK_PATTERN)
 _DEF_AT_MARK = re.compile(r"[\[({] ?(?:@|(?i:at)) ?[\])}]")
 # Every domain ends with a dot (plain or defanged: "[.]", "( dot )"...) and a top-level
 # domain, whose first character is a letter in every IANA TLD and the documentation
@@ -436,28 +458,38 @@ def _finders_for(chunk: str) -> list:
 
 
 def find_indicators(text: str) -> list[Indicator]:
-    """Every indicator in ``text``, in text order, without overlaps (the longest wins)."""
-    candidates = []
+    """Every indicator in ``text``, in text order, without overlaps (the longest wins).
+
+    Chunks do not overlap and come in text order, so only candidates of one chunk can
+    overlap: each chunk is resolved on its own, and a chunk where one finder found
+    something needs no resolving (a pattern's matches do not overlap)."""
+    found: list[Indicator] = []
     size = len(text)
     reverse = None
-    end = -1
-    for seed in _SEED.finditer(text):
-        at = seed.start()
-        if at < end:
-            continue  # in the chunk just searched
-        # The chunk around the seed: its end forwards, its start backwards (on the text
-        # reversed, made once per text and only when it has a seed).
+    for seed in _SEED_TO_CHUNK_END.finditer(text):
+        # The chunk's start, backwards from the seed on the text reversed (made once per
+        # text and only when it has a seed).
         if reverse is None:
             reverse = text[::-1]
+        at, end = seed.span()
         start = size - _CHUNK.match(reverse, size - at).end()
-        end = _CHUNK.match(text, at).end()
+        first = candidates = None
         for find in _finders_for(text[start:end]):
+            inds = find(text, start, end)
+            if not inds:
+                continue
+            if first is None:
+                first, first_rank = inds, _RANK[find]
+                continue
+            if candidates is None:
+                candidates = [(ind.start, ind.start - ind.end, first_rank, ind) for ind in first]
             rank = _RANK[find]
-            for ind in find(text, start, end):
-                candidates.append((ind.start, ind.start - ind.end, rank, ind))
-    if len(candidates) < 2:
-        return [candidate[3] for candidate in candidates]
-    return _resolve(candidates)
+            candidates += [(ind.start, ind.start - ind.end, rank, ind) for ind in inds]
+        if candidates is not None:
+            found += _resolve(candidates)
+        elif first is not None:
+            found += first
+    return found
 
 
 def find_indicators_everywhere(text: str) -> list[Indicator]:
