@@ -498,9 +498,13 @@ def leak_needles(
         found = needles.setdefault(pub.id, [pub.id])
         title = cut(pub.title)
         found += clauses(title, MIN_TITLE)  # "Alert: Dialysis pump firmware flaw"
-        for text in [title, *(restricted_items or {}).get(pub.id, [])]:
-            if len(whole := _squash(text).strip(_EDGE)) >= MIN_TITLE and text == cut(text):
+        # The whole title too, unless visible text was cut from it; restricted items whole.
+        wholes = [title] if title == pub.title else []
+        restricted = (restricted_items or {}).get(pub.id, [])
+        for text in [*wholes, *restricted]:
+            if len(whole := _squash(text).strip(_EDGE)) >= MIN_TITLE:
                 found.append(whole)
+        for text in [title, *restricted]:
             found += filter(secret, clauses(text, MIN_SENTENCE))
         shared_here = translated.get((pub.id, pub.lang), set())
         found += (
