@@ -414,9 +414,13 @@ class CountryMatcher:
     def __call__(self, doc: Doc) -> Doc:
         found = []
         rules = self.rules
-        # The shared matcher's matches are mostly other components': a membership test
-        # each leaves them (about half the cost of a loop step per match).
-        for match_id, start, end in [match for match in self.matcher(doc) if match[0] in rules]:
+        # The shared matcher's matches are mostly other components': most Docs name no
+        # country, and the others are left by a membership test each.
+        if rules.keys().isdisjoint(self.matcher.match_ids(doc)):
+            mine = []
+        else:
+            mine = [match for match in self.matcher(doc) if match[0] in rules]
+        for match_id, start, end in mine:
             code, capitalized, name_like, exact = rules[match_id]
             if exact is not None and tuple(doc[i].text for i in range(start, end)) not in exact:
                 continue

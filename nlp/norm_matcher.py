@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable
+from operator import itemgetter
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
+
+_MATCH_ID = itemgetter(0)
 
 # Pipeline -> its shared matcher. Weak, so a pipeline that is dropped takes its matcher.
 _SHARED: weakref.WeakKeyDictionary[Language, SharedNormMatcher] = weakref.WeakKeyDictionary()
@@ -30,7 +33,9 @@ class SharedNormMatcher:
         self.vocab = vocab
         self.matcher = PhraseMatcher(vocab, attr="NORM")
         self._owners = 0
-        self._last: tuple[weakref.ref, int, list[tuple[int, int, int]]] | None = None
+        self._last: tuple[weakref.ref, int, list[tuple[int, int, int]], frozenset[int]] | None = (
+            None
+        )
 
     def owner(self, name: str) -> str:
         """A key prefix no other component instance has: a component replaced by another
@@ -46,13 +51,27 @@ class SharedNormMatcher:
         """``(match_id, start, end)`` of every pattern of every owner, as PhraseMatcher
         gives them. Run once per Doc: asked again about the same Doc (same object, same
         length), returns the same list; do not change it."""
+        return self._matched(doc)[2]
+
+    def match_ids(self, doc: Doc) -> frozenset[int]:
+        """The match ids among :meth:`__call__`'s matches, made once per Doc: an owner
+        whose keys are disjoint from them has nothing to do, without a loop over matches
+        that are all other owners' (countries and signals in most Docs)."""
+        return self._matched(doc)[3]
+
+    def _matched(self, doc: Doc) -> tuple[weakref.ref, int, list, frozenset[int]]:
         last = self._last
         if last is not None and last[0]() is doc and last[1] == len(doc):
-            return last[2]
+            return last
         matches = self.matcher(doc)
         # A tuple assigned at once: threads sharing the pipeline at worst match again.
-        self._last = (weakref.ref(doc), len(doc), matches)
-        return matches
+        last = self._last = (
+            weakref.ref(doc),
+            len(doc),
+            matches,
+            frozenset(map(_MATCH_ID, matches)),
+        )
+        return last
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

@@ -42,7 +42,6 @@ ESSENTIAL_MIN = 4
 PRIORITY_KEY = ("._.", "priority", None, None)
 REASONS_KEY = ("._.", "priority_reasons", None, None)
 
-_KEY = itemgetter(0)  # of a match: its match id
 _POINTS = itemgetter("points")
 
 if not Doc.has_extension("priority"):
@@ -106,12 +105,10 @@ class PriorityScorer:
             reasons.append(self.reasons[sector].copy())
         if threat is not None:
             reasons.append(self.reasons[threat].copy())
-        matches = self.signals(doc)
-        if matches:
-            seen = set(map(_KEY, matches))
-            for key, reason in self.signal_reasons:
-                if key in seen:
-                    reasons.append(reason.copy())
+        seen = self.signals.match_ids(doc)
+        for key, reason in self.signal_reasons:
+            if key in seen:
+                reasons.append(reason.copy())
         if tactic and sector is not None and self.levels[sector] >= ESSENTIAL_MIN:
             reasons.append(
                 _reason(
