@@ -83,6 +83,22 @@ def _active_content(html: str) -> list[str]:
 
 
 @pytest.fixture(scope="session")
+def glossary():
+    """The shipped glossary, loaded once per test process (tests only read it)."""
+    from glossary import load_glossary
+
+    return load_glossary()
+
+
+@pytest.fixture(scope="session")
+def tools():
+    """The translation stage's sentence tools (spaCy), built once per test process."""
+    from nlp.sentences import text_tools
+
+    return text_tools()
+
+
+@pytest.fixture(scope="session")
 def data_dir() -> Path:
     """``tests/data``: the copied feedparser corpus and CISA advisories."""
     return Path(__file__).parent / "data"

@@ -82,20 +82,6 @@ OFFICER_SENTENCE = (
 )
 
 
-@pytest.fixture(scope="module")
-def glossary():
-    from glossary import load_glossary
-
-    return load_glossary()
-
-
-@pytest.fixture(scope="module")
-def tools():
-    from nlp.sentences import text_tools
-
-    return text_tools()
-
-
 @pytest.fixture
 def env(tmp_path: Path):
     """A workspace in English and French, with the small en-fr package installed."""

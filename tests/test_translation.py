@@ -202,16 +202,6 @@ class Env:
         return parse_document(path.read_bytes(), path)
 
 
-@pytest.fixture(scope="module")
-def glossary():
-    return load_glossary()
-
-
-@pytest.fixture(scope="module")
-def tools():
-    return text_tools()
-
-
 @pytest.fixture
 def env(tmp_path, glossary, tools) -> Env:
     root = tmp_path / "workspace"

@@ -33,7 +33,6 @@ from briefings.translation.qa import check_segment, repair_placeholders
 from briefings.translation.segments import assemble_unit, prepare_unit, simple_sentences
 from briefings.translation.stage import language_problem
 from briefings.translation.terms import enforce_terms, plain_term_finder
-from glossary import load_glossary
 
 BODY = """# Alert: ransomware hits **hospitals** in Velmora {: #alert}
 
@@ -295,11 +294,6 @@ def test_numbers_length_and_language_checks():
         where="w", source_lang="en", target_lang="fr", detect=detect,
     )  # fmt: skip
     assert [f.check for f in same] == ["language"] and "untranslated" in same[0].message
-
-
-@pytest.fixture(scope="module")
-def glossary():
-    return load_glossary()
 
 
 def test_glossary_variant_replaced_absent_reported_dnt_ignored(glossary):
