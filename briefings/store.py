@@ -1055,16 +1055,6 @@ class Store:
         )
         return [row["item_id"] for row in rows]
 
-    def items_in_briefings(self, kinds: list[str]) -> set[str]:
-        """Ids of items already placed in a briefing of one of ``kinds``."""
-        marks = ", ".join("?" for _ in kinds)
-        rows = self._connect().execute(
-            f"SELECT bi.item_id FROM briefing_items bi JOIN briefings b ON b.id = bi.briefing_id"
-            f" WHERE b.kind IN ({marks})",
-            kinds,
-        )
-        return {row["item_id"] for row in rows}
-
     def briefings_holding(self, kind: str, item_ids: list[str]) -> list[BriefingRecord]:
         """Briefings of ``kind`` holding any of ``item_ids``, in the order they were made:
         by their first audit entry (a total order, unlike clock seconds), then creation
