@@ -33,6 +33,8 @@ import os
 import re
 import shutil
 import sqlite3
+import zlib
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -101,6 +103,7 @@ class AudienceReport:
     linked: int = 0
     release: str | None = None
     changed: bool = True
+    scanned: int = 0  # files the leak scan read (the others passed it before, unchanged)
 
 
 @dataclass
@@ -725,7 +728,7 @@ class LeakScanner:
         self.digest = hashlib.sha256(
             json.dumps(needles, sort_keys=True, ensure_ascii=False).encode()
         ).hexdigest()
-        self._fragments: dict[str, list[tuple[str, str]]] = {}
+        self._fragments: dict[str, tuple[list[tuple[str, str]], set[int]]] = {}
         # One pattern for every id, as a tree of prefixes: ids share long prefixes
         # ("alert-2026-03-"), and Python tries the alternatives of a plain list one by
         # one at every place; the tree tries each shared prefix once (twice as fast with
@@ -744,14 +747,26 @@ class LeakScanner:
         """Problems found in one file. ``embedded``: HTML fragments (rendered Markdown)
         the file carries as they are or escaped once (pages, feeds): each is read once
         per scanner, then cut out of every file that carries it."""
+        return self.scan_with_sums(path, data, embedded)[0]
+
+    def scan_with_sums(
+        self, path: str, data: bytes, embedded: Iterable[str] = ()
+    ) -> tuple[list[str], set[int]]:
+        """:meth:`scan`, and the checksums (:func:`clause_sum`) of every clause it
+        compared with the needles: what a later build needs to know that the file holds
+        none of its new needles without reading it again (see :func:`_clean_by_sums`)."""
         if not self.needles or not path.endswith(TEXT_SUFFIXES):
-            return []
+            return [], set()
         hits: list[tuple[str, str]] = []
+        sums: set[int] = set()
         fragments = [f for f in embedded if f]
         for fragment in fragments:
             if fragment not in self._fragments:
-                self._fragments[fragment] = self._hits(*readable_clauses("x.html", fragment))
-            hits += self._fragments[fragment]
+                found, text = readable_clauses("x.html", fragment)
+                self._fragments[fragment] = (self._hits(found, text), set(map(clause_sum, found)))
+            fragment_hits, fragment_sums = self._fragments[fragment]
+            hits += fragment_hits
+            sums |= fragment_sums
 
         # As they are in pages and JSON strings, and escaped once in Atom and RSS.
         forms = [*fragments, *(xml_escape(f) for f in fragments)]
@@ -762,14 +777,98 @@ class LeakScanner:
                     text = text.replace(form, "\n\n")
             return text
 
-        hits += self._hits(*readable_clauses(path, data, cut if fragments else None))
+        found, text = readable_clauses(path, data, cut if fragments else None)
+        hits += self._hits(found, text)
+        sums.update(map(clause_sum, found))
         problems: list[str] = []
         seen: set[str] = set()
         for briefing_id, needle in hits:
             if briefing_id not in seen:
                 seen.add(briefing_id)
                 problems.append(f"{briefing_id} appears in {path} ({needle[:60]!r})")
-        return problems
+        return problems, sums
+
+
+def clause_sum(clause: str) -> int:
+    """A short checksum of a clause (CRC-32). Equal clauses have equal sums; two
+    clauses that share one only cost a file a second reading, never a missed leak."""
+    return zlib.crc32(clause.encode("utf-8"))
+
+
+class ClauseSums:
+    """Per file digest, the sums of the clauses the leak scan compared (see
+    :meth:`LeakScanner.scan_with_sums`), in a SQLite file beside the build record.
+    A cache: any error means reading the files again."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=10)
+        db.execute("CREATE TABLE IF NOT EXISTS sums (digest TEXT PRIMARY KEY, sums BLOB)")
+        return db
+
+    def load(self, digests: set[str]) -> dict[str, frozenset[int]]:
+        """The sums recorded for these digests (those it has)."""
+        try:
+            db = self._connect()
+            try:
+                rows = db.execute("SELECT digest, sums FROM sums").fetchall()
+            finally:
+                db.close()
+        except (OSError, sqlite3.Error):
+            return {}
+        return {digest: frozenset(array("I", blob)) for digest, blob in rows if digest in digests}
+
+    def save(self, new: dict[str, set[int]], keep: set[str]) -> None:
+        """Record ``new``, and forget the digests no longer in ``keep`` (the release)."""
+        try:
+            db = self._connect()
+            try:
+                with db:
+                    db.executemany(
+                        "INSERT OR REPLACE INTO sums (digest, sums) VALUES (?, ?)",
+                        ((d, array("I", sorted(v)).tobytes()) for d, v in new.items()),
+                    )
+                    stale = [d for (d,) in db.execute("SELECT digest FROM sums") if d not in keep]
+                    db.executemany("DELETE FROM sums WHERE digest = ?", ((d,) for d in stale))
+            finally:
+                db.close()
+        except (OSError, sqlite3.Error) as exc:
+            log.warning("cannot record clause sums in %s: %s", self.path, exc)
+
+
+def _clean_by_sums(
+    before: tuple[dict[str, list[str]], set[str]] | None,
+    needles: dict[str, list[str]],
+    sums: ClauseSums,
+    digests: set[str],
+) -> set[str]:
+    """The digests among ``digests`` that passed the last build's scan (``before``: its
+    needles and the digests it passed) and hold none of the clauses that are new
+    needles now, by their recorded clause sums: they need no second reading when an
+    excluded briefing's text changed. Nothing is clean this way when a new id is a
+    needle (ids are looked for in a file's whole text, not among its clauses)."""
+    if before is None:
+        return set()
+    old, passed = before
+
+    def split(found: dict[str, list[str]]) -> tuple[set[str], set[str]]:
+        ids = {n for key, strings in found.items() for n in strings if n == key}
+        texts = {n for key, strings in found.items() for n in strings if n != key}
+        return ids, texts
+
+    old_ids, old_clauses = split(old)
+    new_ids, new_clauses = split(needles)
+    if new_ids - old_ids:
+        return set()
+    candidates = passed & digests
+    added = {clause_sum(c) for c in new_clauses - old_clauses}
+    if not added:
+        return candidates
+    recorded = sums.load(candidates)
+    return {d for d, found in recorded.items() if found.isdisjoint(added)}
 
 
 def scan_for_leaks(
@@ -1160,13 +1259,21 @@ def _publish_audience(
             publications, excluded_ids, restricted, boilerplate, template_text, visible
         )
     scanner = LeakScanner(needles)
-    known_clean = record.clean_digests(live_manifest, scanner.digest)
-    leaks = [
-        problem
-        for path, data in files.items()
-        if digests[path] not in known_clean
-        for problem in scanner.scan(path, content(data), builder.embedded.get(path, ()))
-    ]
+    clause_sums = ClauseSums(record.path.with_suffix(".clauses.sqlite"))
+    known_clean = record.clean_digests(live_manifest, scanner.digest) or _clean_by_sums(
+        record.previous_scan(live_manifest), needles, clause_sums, set(digests.values())
+    )
+    leaks: list[str] = []
+    new_sums: dict[str, set[int]] = {}
+    for path, data in files.items():
+        if digests[path] in known_clean:
+            continue
+        problems, sums = scanner.scan_with_sums(path, content(data), builder.embedded.get(path, ()))
+        leaks += problems
+        new_sums[digests[path]] = sums
+    report.scanned = len(new_sums)
+    if not needles:
+        new_sums = {}  # nothing was compared: no sums to keep
     if leaks:
         raise PublishError(
             f"TLP check failed for audience {audience.name} (max TLP:{audience.max_tlp.value}); "
@@ -1180,6 +1287,7 @@ def _publish_audience(
         f"briefings audience={audience.name} files={len(files)} "
         f"audit={head.seq if head else 0}:{head.entry_hash[:16] if head else '-'}{built}"
     )
+    clause_sums.save(new_sums, set(digests.values()))
     files[MANIFEST] = manifest
     files[SIGNATURE] = key.sign(manifest, comment).encode()
     digests[MANIFEST] = hashlib.sha256(manifest).hexdigest()
@@ -1317,6 +1425,17 @@ class _BuildRecord:
         if record.get("needles") != needles_digest or live_manifest is None:
             return set()
         return set(read_manifest(live_manifest.decode("utf-8", "replace")).values())
+
+    def previous_scan(
+        self, live_manifest: bytes | None
+    ) -> tuple[dict[str, list[str]], set[str]] | None:
+        """The needles the live release was scanned with, and its files' digests (all
+        passed that scan); None when the record is not the live release's."""
+        record = self._load(live_manifest)
+        needles = record.get("needle_list")
+        if live_manifest is None or not isinstance(needles, dict):
+            return None
+        return needles, set(read_manifest(live_manifest.decode("utf-8", "replace")).values())
 
     def page_keys(self, live_manifest: bytes | None) -> dict[str, str]:
         keys = self._load(live_manifest).get("pages")

@@ -1,0 +1,81 @@
+"""When an excluded briefing's text changes, the leak scan has new needles. Files that
+passed the last scan and did not change are then read again only if they may hold one
+of the new needles, as the sums of their clauses recorded at their last reading tell;
+a new excluded id, or sums that are lost, mean reading every file again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import publishing_fixtures as pf
+import pytest
+
+from briefings.errors import PublishError
+from briefings.tlp import TLP
+from briefings.verification import verify_site
+
+CLEAR_SENTENCE = "Restore the ward systems from offline backups and call the national CERT team."
+CLEAR_BODY = f"# Hospital wards closed\n\nRansomware closed twelve wards.\n\n{CLEAR_SENTENCE}\n"
+AMBER_BODY = (
+    "# Pump flaw\n\nThe pump firmware 3.2 accepts unsigned updates from the clinic network.\n"
+)
+FRESH_SENTENCE = "Our liaison confirmed that the vendor ships a fix to members next week."
+
+
+@pytest.fixture
+def env(tmp_path: Path):
+    """A public site with a CLEAR alert, and an approved AMBER alert it leaves out."""
+    env = pf.make_site_env(tmp_path / "ws", languages=("en",))
+    clear = pf.new_briefing(env, "Ransomware shuts hospital wards")
+    pf.rewrite(env, clear, CLEAR_BODY)
+    pf.approved(env, clear)
+    amber = pf.new_briefing(
+        env, "Dialysis pump firmware flaw", tlp=TLP.AMBER, sectors=["sector.water"],
+        threats=["threat.wiper"],
+    )  # fmt: skip
+    pf.rewrite(env, amber, AMBER_BODY)
+    pf.approved(env, amber)
+    report = pf.publish(env, audiences=["public"])
+    assert report.audiences[0].scanned == report.audiences[0].files - 2  # all but .ico, .pub
+    env.amber, env.clear = amber, clear
+    yield env
+    env.close()
+
+
+def edit_amber(env, sentence: str):
+    pf.rewrite(env, env.amber, f"{AMBER_BODY}\n{sentence}\n")
+    pf.approved(env, env.amber)
+    return pf.publish(env, audiences=["public"])
+
+
+def test_a_new_sentence_of_an_excluded_briefing_rereads_no_unchanged_file(env) -> None:
+    report = edit_amber(env, FRESH_SENTENCE)
+
+    audience = report.audiences[0]
+    assert audience.scanned <= 2, audience  # at most the status page and the pages it moved
+    assert verify_site(pf.output(env)).ok
+
+
+def test_a_new_needle_in_an_unchanged_page_is_found(env) -> None:
+    """The CLEAR page did not change, but it holds a sentence that is now the AMBER
+    alert's too: its clause sums say so, it is read again, the build fails."""
+    with pytest.raises(PublishError, match=f"{env.amber} appears in en/{env.clear}/index.html"):
+        edit_amber(env, CLEAR_SENTENCE)
+
+
+def test_without_clause_sums_every_file_is_read_again(env) -> None:
+    (env.root / "state" / "publish" / "public.clauses.sqlite").unlink()
+
+    with pytest.raises(PublishError, match=f"{env.amber} appears in en/{env.clear}/index.html"):
+        edit_amber(env, CLEAR_SENTENCE)
+
+
+def test_a_new_excluded_briefing_means_reading_every_file(env) -> None:
+    other = pf.new_briefing(env, "Wiper at the water board", tlp=TLP.AMBER)
+    pf.approved(env, other)
+
+    report = pf.publish(env, audiences=["public"])
+
+    audience = report.audiences[0]
+    assert audience.excluded == 2
+    assert audience.scanned == audience.files - 2  # .ico and .pub hold no text to scan
