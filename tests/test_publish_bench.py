@@ -13,7 +13,7 @@ KEYS = {
     "bench", "briefings", "languages", "briefing_pages", "html_pages", "files",
     "words_per_page", "setup_s", "full_build_s", "pages_per_s", "bare_markdown_s",
     "bare_pages_per_s", "ratio", "target_ratio", "incremental_s", "incremental_share",
-    "incremental_runs_s", "incremental_first_share", "processes", "full_build_processes_s",
+    "incremental_runs_s", "incremental_first_share", "processes", "full_build_processes_s", "excluded_edit_s", "excluded_edit_scanned",
     "ratio_processes", "target_incremental_share", "files_rewritten", "rewritten", "affected_only",
     "excluded_briefings", "meets_target_ratio", "meets_target_incremental", "profile_top",
     "ok", "seed", "machine",
@@ -22,14 +22,20 @@ KEYS = {
 
 def test_the_benchmark_runs_on_a_few_briefings(tmp_path: Path) -> None:
     summary = run_bench(
-        "publish.py", "--briefings", "6", "--words", "200", "--processes", "2", cwd=tmp_path
+        "publish.py", "--briefings", "50", "--words", "120", "--processes", "2", cwd=tmp_path
     )
     assert set(summary) == KEYS
-    assert (summary["bench"], summary["briefings"]) == ("publish", 6)
-    assert summary["briefing_pages"] == 6 * len(summary["languages"])
+    assert (summary["bench"], summary["briefings"]) == ("publish", 50)  # one TLP:AMBER
+    public = summary["briefings"] - summary["excluded_briefings"]
+    assert summary["excluded_briefings"] > 0 and summary["briefing_pages"] == public * len(
+        summary["languages"]
+    )
     assert summary["ok"] and summary["affected_only"]
     # Three rebuilds (keep_releases): a new release, then recycled ones; the last is the figure.
     assert len(summary["incremental_runs_s"]) == 3
     assert summary["incremental_s"] == summary["incremental_runs_s"][-1]
     assert summary["processes"] == 2 and summary["full_build_processes_s"] > 0
+    # A new sentence in the excluded briefing: the unchanged files' clause sums say it is in
+    # none of them.
+    assert summary["excluded_edit_scanned"] < summary["files"] // 10
     assert 0 < summary["files_rewritten"] < summary["files"]
