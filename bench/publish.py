@@ -71,7 +71,6 @@ TARGET_RATIO = 0.8
 TARGET_INCREMENTAL_SHARE = 0.02
 AMBER_EVERY = 50
 ONE_PROCESS = "\n[publishing]\nrender_processes = 1\n"
-CACHES = ("site", "state/publish", "state/render-cache", "state/template-cache")
 
 WORDS = {
     "en": """attackers exploited the vulnerable gateway before operators noticed unusual traffic
@@ -332,18 +331,6 @@ def edit_and_publish(
     }
 
 
-def copy_workspace(env, to: Path) -> Path:
-    """The workspace as it is (store, briefings, keys), without its site and caches."""
-    root = env.workspace.root
-    shutil.copytree(
-        root, to, symlinks=True,
-        ignore=lambda folder, names: [
-            n for n in names if (Path(folder) / n).relative_to(root).as_posix() in CACHES
-        ],
-    )  # fmt: skip
-    return to
-
-
 def several_processes(pf, copy: Path, processes: int) -> float:
     """Seconds of a full build of ``copy`` with Markdown rendered ahead in ``processes``
     worker processes (publishing.render_processes)."""
@@ -407,7 +394,11 @@ def run(args) -> dict:
         setup = time.perf_counter() - started
         texts = page_texts(env)
         words = sum(len(t.split()) for t in texts) // max(1, len(texts))
-        copy = copy_workspace(env, base / "ws-processes") if args.processes > 1 else None
+        copy = (
+            pf.copy_without_publish_state(env.workspace.root, base / "ws-processes")
+            if args.processes > 1
+            else None
+        )
         log(f"Full build of {len(texts)} briefing pages")
         profile = base / "publish.prof" if args.profile else None
         report, full = publish(env, pf, profile)

@@ -617,31 +617,22 @@ def visible_cutter(texts: Iterable[str]) -> Callable[[str], str]:
     return cut
 
 
-def visible_item_texts(store: Store, briefing_ids: set[str], audience: AudienceConfig) -> list[str]:
-    """The titles and summaries of the items of these briefings that the audience may
-    see (at or below its TLP), sorted."""
-    texts: set[str] = set()
+def item_texts(
+    store: Store, briefing_ids: set[str], audience: AudienceConfig
+) -> tuple[dict[str, list[str]], list[str]]:
+    """The texts of these briefings' items, read once: per briefing, the titles and
+    summaries of its items above the audience's TLP (restricted); and, sorted, those of
+    the items the audience may see (visible, see :func:`leak_needles`)."""
+    restricted: dict[str, list[str]] = {}
+    visible: set[str] = set()
     for briefing_id in briefing_ids:
+        restricted[briefing_id] = []
         for item in store.list_items(ids=store.briefing_items(briefing_id)):
             if audience.max_tlp.allows(item.tlp):
-                texts.update(t for t in (item.title, item.summary) if t)
-    return sorted(texts)
-
-
-def restricted_item_texts(
-    store: Store, briefing_ids: set[str], audience: AudienceConfig
-) -> dict[str, list[str]]:
-    """Per briefing, the titles and summaries of its items above the audience's TLP."""
-    out: dict[str, list[str]] = {}
-    for briefing_id in briefing_ids:
-        items = store.list_items(ids=store.briefing_items(briefing_id))
-        out[briefing_id] = [
-            text
-            for item in items
-            if not audience.max_tlp.allows(item.tlp)
-            for text in (item.title, item.summary[:120])
-        ]
-    return out
+                visible.update(t for t in (item.title, item.summary) if t)
+            else:
+                restricted[briefing_id] += [item.title, item.summary[:120]]
+    return restricted, sorted(visible)
 
 
 def readable_clauses(
@@ -1247,8 +1238,7 @@ def _publish_audience(
     digests = {
         path: known.get(path) or hashlib.sha256(data).hexdigest() for path, data in files.items()
     }
-    restricted = restricted_item_texts(store, excluded_ids, audience)
-    visible = visible_item_texts(store, excluded_ids, audience)
+    restricted, visible = item_texts(store, excluded_ids, audience)
     boilerplate = _boilerplate()
     needles_key = _needles_key(
         workspace, publications, excluded_ids, restricted, boilerplate, visible

@@ -226,20 +226,17 @@ class MarkdownRenderer:
         thousands of texts, and Markdown is most of its time. Returns how many were
         rendered; with fewer than :data:`MIN_PARALLEL` texts to render, or one process,
         it renders nothing (each page renders its own)."""
-        todo: dict[str, str] = {}
-        for text in texts:
-            key = self.key(text)
-            if key not in self._memory and key not in todo:
-                todo[key] = text
-        if processes > 1 and len(todo) >= MIN_PARALLEL:
-            with self._lock:
-                db = self._connection()
-                stored = set()
-                if db is not None:
-                    with contextlib.suppress(sqlite3.Error):
-                        stored = {row[0] for row in db.execute("SELECT key FROM renders")}
-            todo = {key: text for key, text in todo.items() if key not in stored}
-        if processes <= 1 or len(todo) < MIN_PARALLEL:
+        if processes <= 1:
+            return 0
+        todo = {key: text for text in texts if (key := self.key(text)) not in self._memory}
+        stored: set[str] = set()
+        with self._lock:
+            db = self._connection()
+            if db is not None and len(todo) >= MIN_PARALLEL:
+                with contextlib.suppress(sqlite3.Error):
+                    stored = {row[0] for row in db.execute("SELECT key FROM renders")}
+        todo = {key: text for key, text in todo.items() if key not in stored}
+        if len(todo) < MIN_PARALLEL:
             return 0
         keys, pending = list(todo), list(todo.values())
         progress.notify("renders", total=len(pending), processes=processes)

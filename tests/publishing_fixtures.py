@@ -10,6 +10,7 @@ Not a test module and not a conftest: test files ``import publishing_fixtures as
 from __future__ import annotations
 
 import hashlib
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -53,6 +54,22 @@ def make_site_env(root: Path, *, languages: tuple[str, ...] = ("en", "fr"), extr
         workspace = open_workspace(root, environ={})
         env = bf.Env(workspace, Store(workspace.database_path), bf.Clock())
     return env
+
+
+# What a publish leaves in a workspace: its sites and releases, and its caches.
+PUBLISH_STATE = ("site", "state/publish", "state/render-cache", "state/template-cache")
+
+
+def copy_without_publish_state(root: Path, to: Path) -> Path:
+    """A copy of the workspace at ``root`` (store, briefings, keys) as if nothing had
+    been published from it: no site, no releases, no caches."""
+    shutil.copytree(
+        root, to, symlinks=True,
+        ignore=lambda folder, names: [
+            n for n in names if (Path(folder) / n).relative_to(root).as_posix() in PUBLISH_STATE
+        ],
+    )  # fmt: skip
+    return to
 
 
 def publish(env, **kwargs) -> PublishReport:

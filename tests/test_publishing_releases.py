@@ -70,15 +70,7 @@ def approve_topic(env, n: int) -> str:
 def publish_beside_scratch(env, tmp_path: Path, name: str):
     """Publish, and publish a copy of the workspace as it was, with no live site, no
     releases and no caches. Returns the report and the scratch build's public site."""
-    copy = tmp_path / name
-    shutil.copytree(
-        env.root, copy, symlinks=True,
-        ignore=lambda folder, names: [
-            n for n in names
-            if (Path(folder) / n).relative_to(env.root).as_posix()
-            in ("site", "state/publish", "state/render-cache", "state/template-cache")
-        ],
-    )  # fmt: skip
+    copy = pf.copy_without_publish_state(env.root, tmp_path / name)
     report = pf.publish(env)
     workspace = open_workspace(copy, environ={})
     scratch = bf.Env(workspace, Store(workspace.database_path), env.clock)
