@@ -43,6 +43,7 @@ from xml.sax.saxutils import escape as xml_escape
 
 from briefings.approval import Workflow
 from briefings.boilerplate import boilerplate_matcher, drafting_templates, label_list_matcher
+from briefings.collection import fewer_collections
 from briefings.config import AudienceConfig
 from briefings.documents import BriefingFile, parse_document, sha256_bytes
 from briefings.errors import PublishError, WorkflowError
@@ -1141,6 +1142,17 @@ def publish_site(
     audiences: list[str] | None = None,
 ) -> PublishReport:
     """Build, check, sign and switch every audience's site; then record what was published."""
+    with fewer_collections():
+        return _publish_site(workspace, store, clock, labels, audiences)
+
+
+def _publish_site(
+    workspace: Workspace,
+    store: Store,
+    clock: Clock,
+    labels: Callable[[str, str], str] | None,
+    audiences: list[str] | None,
+) -> PublishReport:
     now = clock()  # one moment per run: what it records, and what its status page shows
     workflow = Workflow(workspace, store, clock=lambda: now)
     workflow.sync()
@@ -1392,23 +1404,40 @@ class _BuildRecord:
     """What the build that made the live release knew, for the next one: the needles its
     files were scanned with (those bytes need no second scan while the needles stay the
     same) and the key of the inputs of each page and feed (the same key: the live bytes
-    are reused, not rendered again). Only valid for the release whose manifest it names."""
+    are reused, not rendered again). Only valid for the release whose manifest it names.
+
+    The needles themselves (most of the record's bytes) are in a file of their own,
+    ``<audience>.needles.json``, rewritten only when they change; the record names the
+    key of the needles it was scanned with, and a needles file with another key is not
+    the live release's."""
 
     def __init__(self, path: Path):
         self.path = path
+        self.needles_path = path.with_suffix(".needles.json")
         self._record: dict | None = None
+        self._needles: dict | None = None
+
+    @staticmethod
+    def _read(path: Path) -> dict:
+        try:
+            found = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return found if isinstance(found, dict) else {}
 
     def _load(self, live_manifest: bytes | None) -> dict:
         if live_manifest is None:
             return {}
         if self._record is None:
-            try:
-                self._record = json.loads(self.path.read_text("utf-8"))
-            except (OSError, ValueError):
-                self._record = {}
+            self._record = self._read(self.path)
         if self._record.get("manifest") != hashlib.sha256(live_manifest).hexdigest():
             return {}
         return self._record
+
+    def _needle_file(self) -> dict:
+        if self._needles is None:
+            self._needles = self._read(self.needles_path)
+        return self._needles
 
     def clean_digests(self, live_manifest: bytes | None, needles_digest: str) -> set[str]:
         record = self._load(live_manifest)
@@ -1422,8 +1451,10 @@ class _BuildRecord:
         """The needles the live release was scanned with, and its files' digests (all
         passed that scan); None when the record is not the live release's."""
         record = self._load(live_manifest)
-        needles = record.get("needle_list")
-        if live_manifest is None or not isinstance(needles, dict):
+        if live_manifest is None or not record.get("needles_key"):
+            return None
+        needles = self.needles(record["needles_key"])
+        if needles is None:
             return None
         return needles, set(read_manifest(live_manifest.decode("utf-8", "replace")).values())
 
@@ -1444,15 +1475,11 @@ class _BuildRecord:
         return found if isinstance(found, dict) else {}
 
     def needles(self, key: str) -> dict[str, list[str]] | None:
-        """The needles the last build made from the same inputs (see :func:`_needles_key`)."""
-        if self._record is None:
-            try:
-                self._record = json.loads(self.path.read_text("utf-8"))
-            except (OSError, ValueError):
-                self._record = {}
-        if self._record.get("needles_key") != key:
+        """The needles a build made from the inputs ``key`` names (see :func:`_needles_key`)."""
+        stored = self._needle_file()
+        if stored.get("needles_key") != key:
             return None
-        found = self._record.get("needle_list")
+        found = stored.get("needle_list")
         return found if isinstance(found, dict) else None
 
     def save(
@@ -1471,16 +1498,25 @@ class _BuildRecord:
             "manifest": hashlib.sha256(manifest).hexdigest(),
             "needles": needles_digest,
             "pages": pages,
-            "needles_key": needles_key,
-            "needle_list": needles,
+            "needles_key": needles_key if needles is not None else None,
         }
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(record), "utf-8")  # read by this code only: no sorting
-            tmp.replace(self.path)
+            # The needles first: a record never names needles that are not on disk.
+            if needles is not None and self._needle_file().get("needles_key") != needles_key:
+                stored = {"needles_key": needles_key, "needle_list": needles}
+                _write_json(self.needles_path, stored)
+                self._needles = stored
+            _write_json(self.path, record)
         except OSError as exc:  # only an optimisation: the next run builds everything
             log.warning("cannot record the build in %s: %s", self.path, exc)
+
+
+def _write_json(path: Path, value: object) -> None:
+    """``value`` as JSON in ``path``, replaced at once (read by this code only: no sorting)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(value), "utf-8")
+    tmp.replace(path)
 
 
 DEMO_BANNER = (

@@ -5,6 +5,7 @@ a new excluded id, or sums that are lost, mean reading every file again."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import publishing_fixtures as pf
@@ -79,3 +80,35 @@ def test_a_new_excluded_briefing_means_reading_every_file(env) -> None:
     audience = report.audiences[0]
     assert audience.excluded == 2
     assert audience.scanned == audience.files - 2  # .ico and .pub hold no text to scan
+
+
+def test_needles_are_rewritten_only_when_they_change(env) -> None:
+    needles = env.root / "state" / "publish" / "public.needles.json"
+    written = needles.stat().st_ino
+    pf.approved(env, pf.new_briefing(env, "Flood of fake evacuation orders"))
+    pf.publish(env, audiences=["public"])
+    assert needles.stat().st_ino == written  # a new CLEAR briefing: the same needles
+
+    edit_amber(env, FRESH_SENTENCE)
+    assert needles.stat().st_ino != written
+    assert FRESH_SENTENCE.rstrip(".") in needles.read_text("utf-8")
+
+
+@pytest.mark.parametrize("damage", ["delete", "garble", "other key"])
+def test_lost_or_foreign_needles_mean_reading_every_file_again(env, damage: str) -> None:
+    """Without the needles the live release was scanned with (the record names their
+    key), nothing is known clean: every file is read again. "other key": the very
+    needles, filed under another build's key, are not trusted either."""
+    needles = env.root / "state" / "publish" / "public.needles.json"
+    if damage == "delete":
+        needles.unlink()
+    elif damage == "garble":
+        needles.write_text("{not json", "utf-8")
+    else:
+        stored = json.loads(needles.read_text("utf-8"))
+        needles.write_text(json.dumps({**stored, "needles_key": "0" * 64}), "utf-8")
+
+    audience = edit_amber(env, FRESH_SENTENCE).audiences[0]
+
+    assert audience.scanned == audience.files - 2  # .ico and .pub hold no text to scan
+    assert verify_site(pf.output(env)).ok
