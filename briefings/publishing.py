@@ -37,7 +37,7 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
@@ -45,7 +45,8 @@ from briefings.approval import Workflow
 from briefings.boilerplate import boilerplate_matcher, drafting_templates, label_list_matcher
 from briefings.collection import fewer_collections
 from briefings.config import AudienceConfig
-from briefings.documents import BriefingFile, parse_document, sha256_bytes
+from briefings.document_cache import DocumentCache, body_of, bytes_of
+from briefings.documents import sha256_bytes
 from briefings.errors import PublishError, WorkflowError
 from briefings.labels import glossary_labels
 from briefings.metrics import (
@@ -140,126 +141,13 @@ def _approved_at(approvals: list[ApprovalRecord], digest: str) -> datetime | Non
     return max(times) if times else None
 
 
-def _date_json(value: object) -> dict:
-    if isinstance(value, datetime):
-        return {"$datetime": value.isoformat()}
-    if isinstance(value, date):
-        return {"$date": value.isoformat()}
-    raise TypeError(f"{type(value).__name__} in front matter")
-
-
-def _undate(value: dict) -> object:
-    if len(value) == 1 and "$datetime" in value:
-        return datetime.fromisoformat(value["$datetime"])
-    if len(value) == 1 and "$date" in value:
-        return date.fromisoformat(value["$date"])
-    return value
-
-
-def _body_after(text: str, end: int) -> str:
-    """The body of a briefing file whose front matter closes on line ``end`` (0-based),
-    as :func:`parse_document` gives it, splitting off only the lines before it."""
-    parts = text.split("\n", end + 1)
-    return (parts[end + 1] if len(parts) > end + 1 else "").strip() + "\n"
-
-
-class CachedFile:
-    """A briefing file whose front matter came from :class:`DocumentCache`: its body is
-    cut from the bytes only when asked for (:func:`body_of`)."""
-
-    __slots__ = ("end", "meta", "path", "raw", "sha256")
-
-    def __init__(self, path: Path, meta: dict, raw: bytes, end: int, sha256: str):
-        self.path, self.meta, self.raw, self.end, self.sha256 = path, meta, raw, end, sha256
-
-    @property
-    def body(self) -> str:
-        return _body_after(self.raw.decode("utf-8"), self.end)
-
-
-def body_of(document: BriefingFile | CachedFile) -> str | Callable[[], str]:
-    """A :class:`Publication`'s ``text``: the body, or how to make it when needed."""
-    if isinstance(document, CachedFile):
-        return lambda: document.body
-    return document.body
-
-
-class DocumentCache:
-    """Parsed front matter of briefing files by their bytes' SHA-256, kept in a SQLite
-    file between runs (as JSON, dates tagged): a rebuild reads thousands of unchanged
-    files, and YAML is slow. Every row is read in one query on first use (one query per
-    file cost more than parsing some of them); rows no run asked for lately are dropped
-    when there are many. A cache only: any error means parsing again."""
-
-    def __init__(self, path: Path | None):
-        self.path = path
-        self._db: sqlite3.Connection | None = None
-        self._rows: dict[str, str] | None = None
-        self._used: set[str] = set()
-        self._pending: dict[str, str] = {}
-        if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(path, timeout=10)
-                self._db.execute(
-                    "CREATE TABLE IF NOT EXISTS meta (digest TEXT PRIMARY KEY, data BLOB)"
-                )
-            except (OSError, sqlite3.Error) as exc:
-                log.warning("front matter cache unavailable at %s: %s", path, exc)
-                self._db = None
-
-    def _stored(self, digest: str) -> str | bytes | None:
-        if self._rows is None:
-            self._rows = {}
-            if self._db is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    self._rows = dict(self._db.execute("SELECT digest, data FROM meta"))
-        return self._rows.get(digest)
-
-    def parse(self, raw: bytes, path: Path) -> BriefingFile | CachedFile:
-        """:func:`parse_document`, from the cache when these bytes were parsed before."""
-        digest = sha256_bytes(raw)
-        self._used.add(digest)
-        row = self._stored(digest)
-        if row is not None:
-            with contextlib.suppress(Exception):  # a damaged entry: parse again
-                meta, end = json.loads(row, object_hook=_undate)
-                if isinstance(meta, dict) and isinstance(end, int):
-                    return CachedFile(path, meta, raw, end, digest)
-        document = parse_document(raw, path)
-        lines = raw.decode("utf-8").split("\n")
-        end = next(i for i in range(1, len(lines)) if lines[i].rstrip() == "---")
-        with contextlib.suppress(TypeError, ValueError):  # a value JSON cannot hold
-            self._pending[digest] = json.dumps([document.meta, end], default=_date_json)
-        return document
-
-    def close(self) -> None:
-        if self._db is None:
-            return
-        # Texts replaced since: once they outnumber the live ones, they go (a run reads
-        # every published file, so what it did not ask for is an older version).
-        stale = [d for d in self._rows or {} if d not in self._used]
-        if len(stale) <= max(1000, len(self._used)):
-            stale = []
-        try:
-            with self._db:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO meta (digest, data) VALUES (?, ?)",
-                    self._pending.items(),
-                )
-                self._db.executemany("DELETE FROM meta WHERE digest = ?", ((d,) for d in stale))
-        except sqlite3.Error as exc:
-            log.warning("cannot store parsed front matter in %s: %s", self.path, exc)
-        self._db.close()
-        self._db = None
-
-
 def collect_publications(
     workflow: Workflow, report: PublishReport, documents: DocumentCache | None = None
 ) -> list[Publication]:
     """Every briefing and translation that may be published now, with its exact bytes."""
     store = workflow.store
-    parse = (documents or DocumentCache(None)).parse
+    documents = documents or DocumentCache(None)
+    parse = documents.parse
     published = _published_hashes(store)
     every_approval = store.approvals_by_briefing()  # one query, not several per briefing
     publications = []
@@ -306,7 +194,7 @@ def collect_publications(
         )
         publications.append(source)
         publications += _translations(
-            workflow, record, digest, source, report, parse, every_approval
+            workflow, record, digest, source, report, documents, every_approval
         )
     return publications
 
@@ -317,22 +205,21 @@ def _translations(
     source_digest: str,
     source: Publication,
     report: PublishReport,
-    parse: Callable[[bytes, Path], BriefingFile] = parse_document,
+    documents: DocumentCache | None = None,
     every_approval: dict[tuple[str, str], list[ApprovalRecord]] | None = None,
 ) -> list[Publication]:
     """Translations of this exact source text that the policy lets out."""
     out = []
+    documents = documents or DocumentCache(None)
     allow_machine = workflow.workspace.config.publishing.machine_translations
     for lang in workflow.workspace.config.workspace.languages:
         if lang == record.lang:
             continue
         path = workflow.path_of(record, lang)
         try:
-            raw = path.read_bytes()
+            document = documents.read(path)  # an unchanged file is known by its stat
         except FileNotFoundError:
             continue  # not translated (yet)
-        try:
-            document = parse(raw, path)
         except WorkflowError as exc:
             report.skipped.append(f"{record.id} ({lang}): {exc}")
             continue
@@ -349,7 +236,7 @@ def _translations(
         )
         reviewed = workflow.approved_bytes(record.id, lang, record=record, approvals=approvals)
         if reviewed is not None:
-            document = parse(reviewed, path)
+            document = documents.parse(reviewed, path)
             reviewers = sorted({a.officer for a in approvals if not a.is_void})
             provenance = {
                 "machine_translated": False,
@@ -364,7 +251,7 @@ def _translations(
                 "package": package or None,
                 "original_lang": record.lang,
             }
-            raw = document.raw
+            raw = bytes_of(document)  # read only if its Markdown copy is written
         else:
             report.skipped.append(
                 f"{record.id} ({lang}): translation not publishable ({info.get('state', 'no state')})"
@@ -540,7 +427,9 @@ def _needles_key(
     digest = hashlib.sha256(f"needles {NEEDLES_VERSION}\n{boilerplate}\n".encode())
     for pub in sorted(publications, key=lambda p: (p.id, p.lang)):
         if pub.id in excluded_ids:
-            digest.update(f"{pub.id} {pub.lang} {pub.record.lang} {pub.title}\n".encode() + pub.raw)
+            digest.update(
+                f"{pub.id} {pub.lang} {pub.record.lang} {pub.title} {pub.digest}\n".encode()
+            )
     digest.update(json.dumps([restricted, sorted(visible)], sort_keys=True).encode())
     for text in drafting_templates(workspace.root):
         digest.update(text.encode())
@@ -707,7 +596,8 @@ class LeakScanner:
     clause (a sentence, a title) among its clauses. Set lookups, so a whole site with
     many excluded briefings is scanned in about the time it takes to read it."""
 
-    def __init__(self, needles: dict[str, list[str]]):
+    def __init__(self, needles: dict[str, list[str]], digest: str | None = None):
+        """``digest``: :attr:`digest` of these needles, when known (it takes a moment)."""
         self.needles = needles
         self.ids: dict[str, str] = {}
         self.by_clause: dict[str, str] = {}
@@ -717,9 +607,12 @@ class LeakScanner:
                     self.ids[needle] = briefing_id
                 else:
                     self.by_clause.setdefault(needle, briefing_id)
-        self.digest = hashlib.sha256(
-            json.dumps(needles, sort_keys=True, ensure_ascii=False).encode()
-        ).hexdigest()
+        self.digest = (
+            digest
+            or hashlib.sha256(
+                json.dumps(needles, sort_keys=True, ensure_ascii=False).encode()
+            ).hexdigest()
+        )
         self._fragments: dict[str, tuple[list[tuple[str, str]], set[int]]] = {}
         # One pattern for every id, as a tree of prefixes: ids share long prefixes
         # ("alert-2026-03-"), and Python tries the alternatives of a plain list one by
@@ -1260,7 +1153,7 @@ def _publish_audience(
         needles = leak_needles(
             publications, excluded_ids, restricted, boilerplate, template_text, visible
         )
-    scanner = LeakScanner(needles)
+    scanner = LeakScanner(needles, record.needles_digest(needles_key))
     clause_sums = ClauseSums(record.path.with_suffix(".clauses.sqlite"))
     known_clean = record.clean_digests(live_manifest, scanner.digest) or _clean_by_sums(
         record.previous_scan(live_manifest), needles, clause_sums, set(digests.values())
@@ -1482,6 +1375,12 @@ class _BuildRecord:
         found = stored.get("needle_list")
         return found if isinstance(found, dict) else None
 
+    def needles_digest(self, key: str) -> str | None:
+        """The :attr:`LeakScanner.digest` of :meth:`needles`, if recorded with them."""
+        stored = self._needle_file()
+        found = stored.get("digest") if stored.get("needles_key") == key else None
+        return found if isinstance(found, str) else None
+
     def save(
         self,
         manifest: bytes,
@@ -1503,7 +1402,11 @@ class _BuildRecord:
         try:
             # The needles first: a record never names needles that are not on disk.
             if needles is not None and self._needle_file().get("needles_key") != needles_key:
-                stored = {"needles_key": needles_key, "needle_list": needles}
+                stored = {
+                    "needles_key": needles_key,
+                    "digest": needles_digest,
+                    "needle_list": needles,
+                }
                 _write_json(self.needles_path, stored)
                 self._needles = stored
             _write_json(self.path, record)

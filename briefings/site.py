@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
@@ -69,7 +69,16 @@ class LiveFile:
             return handle.read()
 
 
-def content(data: bytes | LiveFile) -> bytes:
+class LazyBytes(Protocol):
+    """Bytes not read yet: their SHA-256, and how to read them (checked against it)."""
+
+    @property
+    def digest(self) -> str: ...
+
+    def read(self) -> bytes: ...
+
+
+def content(data: bytes | LiveFile | LazyBytes) -> bytes:
     """The bytes of a built file, read from the live release when it was reused."""
     return data if isinstance(data, bytes) else data.read()
 
@@ -164,13 +173,15 @@ class Publication:
     """One briefing in one language, as it will be published.
 
     ``text`` is the Markdown body, or a function making it from ``raw`` on first use
-    (:attr:`body`): a rebuild reuses most pages and never needs most bodies."""
+    (:attr:`body`): a rebuild reuses most pages and never needs most bodies. ``raw`` is
+    the bytes, or a file standing in for them (its ``digest``, and ``read()`` checking
+    them) when they have not been read: a reused Markdown copy never needs them."""
 
     record: BriefingRecord
     lang: str
     meta: dict[str, Any]
     text: str | Callable[[], str]
-    raw: bytes
+    raw: bytes | LazyBytes
     published: datetime
     updated: datetime
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -185,7 +196,9 @@ class Publication:
     @cached_property
     def digest(self) -> str:
         """The SHA-256 of ``raw``."""
-        return hashlib.sha256(self.raw).hexdigest()
+        if isinstance(self.raw, bytes):
+            return hashlib.sha256(self.raw).hexdigest()
+        return self.raw.digest
 
     @property
     def id(self) -> str:
@@ -843,16 +856,20 @@ class SiteBuilder:
             '<?xml version="1.0" encoding="UTF-8"?>',
             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">',
         ]
+        alternates: dict[str, list[str]] = {}  # the same lines on each version's entry
         for path in sorted(p for p in files if p.endswith("index.html")):
             url = self.base_url + path.removesuffix("index.html")
             lines.append(f"<url><loc>{xml_escape(url)}</loc>")
             parts = path.split("/")
             if len(parts) == 3 and parts[1] in versions:
-                for lang in sorted(versions[parts[1]]):
-                    alt = f"{self.base_url}{lang}/{parts[1]}/"
-                    lines.append(
-                        f'<xhtml:link rel="alternate" hreflang={quoteattr(_locale_tag(lang))} href={quoteattr(alt)}/>'
-                    )
+                found = alternates.get(parts[1])
+                if found is None:
+                    found = alternates[parts[1]] = [
+                        f'<xhtml:link rel="alternate" hreflang={quoteattr(_locale_tag(lang))} '
+                        f"href={quoteattr(f'{self.base_url}{lang}/{parts[1]}/')}/>"
+                        for lang in sorted(versions[parts[1]])
+                    ]
+                lines += found
             lines.append("</url>")
         lines.append("</urlset>")
         return ("\n".join(lines) + "\n").encode("utf-8")
