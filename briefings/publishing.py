@@ -408,6 +408,10 @@ def leak_needles(
 
 
 NEEDLES_VERSION = "3"  # bump when leak_needles or what it is given changes
+# Bump when what the scan compares in a file changes: the verdicts of earlier scans (files
+# known clean) and their clause sums no longer hold then, and every file is read again.
+SCAN_VERSION = "2"
+MAX_COMMAS = 8  # runs between commas looked at in one clause: at most 44
 
 
 def _needles_key(
@@ -554,7 +558,31 @@ def readable_clauses(
         found = set(clauses(html_reading(decoded)))
     else:
         found = set(clauses(decoded))
-    return found, decoded
+    return found | comma_pieces(found), decoded
+
+
+def comma_pieces(found: Iterable[str]) -> set[str]:
+    """Sentences copied into a clause next to commas ("As reported, <sentence>",
+    "<sentence>, officials said", "Yesterday, <sentence>, they added"): every run of the
+    clause's comma-separated parts but the whole, trimmed as clauses are; none shorter
+    than a title (no needle is). A clause with more than ``MAX_COMMAS`` commas gives
+    only its runs from its start or to its end."""
+    pieces: set[str] = set()
+    for clause in found:
+        if ", " not in clause:
+            continue
+        parts = clause.split(", ")
+        count = len(parts)
+        if count > MAX_COMMAS + 1:
+            for i in range(1, count):
+                pieces.add(", ".join(parts[i:]).strip(_EDGE))
+                pieces.add(", ".join(parts[:i]).strip(_EDGE))
+            continue
+        for start in range(count):
+            for end in range(start + 1, count + 1):
+                if end - start < count:
+                    pieces.add(", ".join(parts[start:end]).strip(_EDGE))
+    return {piece for piece in pieces if len(piece) >= MIN_TITLE}
 
 
 def _json_strings(value) -> list[str]:
@@ -610,7 +638,8 @@ class LeakScanner:
         self.digest = (
             digest
             or hashlib.sha256(
-                json.dumps(needles, sort_keys=True, ensure_ascii=False).encode()
+                f"scan {SCAN_VERSION}\n".encode()
+                + json.dumps(needles, sort_keys=True, ensure_ascii=False).encode()
             ).hexdigest()
         )
         self._fragments: dict[str, tuple[list[tuple[str, str]], set[int]]] = {}
@@ -687,11 +716,13 @@ class ClauseSums:
 
     def __init__(self, path: Path):
         self.path = path
+        self.table = f"sums_v{SCAN_VERSION}"
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, timeout=10)
-        db.execute("CREATE TABLE IF NOT EXISTS sums (digest TEXT PRIMARY KEY, sums BLOB)")
+        db.execute("DROP TABLE IF EXISTS sums")  # the sums of scan version 1
+        db.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (digest TEXT PRIMARY KEY, sums BLOB)")
         return db
 
     def load(self, digests: set[str]) -> dict[str, frozenset[int]]:
@@ -699,7 +730,7 @@ class ClauseSums:
         try:
             db = self._connect()
             try:
-                rows = db.execute("SELECT digest, sums FROM sums").fetchall()
+                rows = db.execute(f"SELECT digest, sums FROM {self.table}").fetchall()
             finally:
                 db.close()
         except (OSError, sqlite3.Error):
@@ -713,11 +744,14 @@ class ClauseSums:
             try:
                 with db:
                     db.executemany(
-                        "INSERT OR REPLACE INTO sums (digest, sums) VALUES (?, ?)",
+                        f"INSERT OR REPLACE INTO {self.table} (digest, sums) VALUES (?, ?)",
                         ((d, array("I", sorted(v)).tobytes()) for d, v in new.items()),
                     )
-                    stale = [d for (d,) in db.execute("SELECT digest FROM sums") if d not in keep]
-                    db.executemany("DELETE FROM sums WHERE digest = ?", ((d,) for d in stale))
+                    found = db.execute(f"SELECT digest FROM {self.table}")
+                    stale = [d for (d,) in found if d not in keep]
+                    db.executemany(
+                        f"DELETE FROM {self.table} WHERE digest = ?", ((d,) for d in stale)
+                    )
             finally:
                 db.close()
         except (OSError, sqlite3.Error) as exc:
@@ -1346,6 +1380,8 @@ class _BuildRecord:
         record = self._load(live_manifest)
         if live_manifest is None or not record.get("needles_key"):
             return None
+        if record.get("scan") != SCAN_VERSION:
+            return None  # passed a scan that compared less
         needles = self.needles(record["needles_key"])
         if needles is None:
             return None
@@ -1378,7 +1414,9 @@ class _BuildRecord:
     def needles_digest(self, key: str) -> str | None:
         """The :attr:`LeakScanner.digest` of :meth:`needles`, if recorded with them."""
         stored = self._needle_file()
-        found = stored.get("digest") if stored.get("needles_key") == key else None
+        if stored.get("needles_key") != key or stored.get("scan") != SCAN_VERSION:
+            return None
+        found = stored.get("digest")
         return found if isinstance(found, str) else None
 
     def save(
@@ -1398,12 +1436,18 @@ class _BuildRecord:
             "needles": needles_digest,
             "pages": pages,
             "needles_key": needles_key if needles is not None else None,
+            "scan": SCAN_VERSION,
         }
         try:
             # The needles first: a record never names needles that are not on disk.
-            if needles is not None and self._needle_file().get("needles_key") != needles_key:
+            known = self._needle_file()
+            if needles is not None and (known.get("needles_key"), known.get("scan")) != (
+                needles_key,
+                SCAN_VERSION,
+            ):
                 stored = {
                     "needles_key": needles_key,
+                    "scan": SCAN_VERSION,
                     "digest": needles_digest,
                     "needle_list": needles,
                 }

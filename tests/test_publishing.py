@@ -370,6 +370,19 @@ LEAKS = {
     ),
     "its title as the title": lambda amber_id: ("Alert: Dialysis pump firmware flaw", None),
     "its id": lambda amber_id: ("Ransomware at wards", f"# Wards\n\nSee {amber_id} for more.\n"),
+    # A sentence copied into a longer one next to commas (no sentence end around it).
+    "a sentence after a comma": lambda amber_id: (
+        "Ransomware at wards",
+        f"# Wards\n\nAs a partner reported yesterday, {AMBER_SENTENCE}\n",
+    ),
+    "a sentence before a comma": lambda amber_id: (
+        "Ransomware at wards",
+        f"# Wards\n\n{AMBER_SENTENCE[:-1]}, a partner reported yesterday.\n",
+    ),
+    "a sentence between commas": lambda amber_id: (
+        "Ransomware at wards",
+        f"# Wards\n\nYesterday, {AMBER_SENTENCE[:-1]}, a partner said, and more.\n",
+    ),
 }
 
 

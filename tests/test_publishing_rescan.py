@@ -11,6 +11,7 @@ from pathlib import Path
 import publishing_fixtures as pf
 import pytest
 
+from briefings import publishing
 from briefings.errors import PublishError
 from briefings.tlp import TLP
 from briefings.verification import verify_site
@@ -112,3 +113,29 @@ def test_lost_or_foreign_needles_mean_reading_every_file_again(env, damage: str)
 
     assert audience.scanned == audience.files - 2  # .ico and .pub hold no text to scan
     assert verify_site(pf.output(env)).ok
+
+
+def test_a_new_scan_version_reads_every_file_again(env, monkeypatch) -> None:
+    """Files known clean passed a scan that compared less than a newer one does: after
+    an upgrade of the scan, nothing is known clean (and no clause sums are trusted)."""
+    monkeypatch.setattr(publishing, "SCAN_VERSION", "next")
+
+    audience = pf.publish(env, audiences=["public"]).audiences[0]
+
+    assert audience.scanned == audience.files - 2  # .ico and .pub hold no text to scan
+    audience = edit_amber(env, FRESH_SENTENCE).audiences[0]
+    assert audience.scanned <= 2, audience  # then known clean again
+
+
+def test_comma_pieces_hold_a_sentence_copied_between_commas() -> None:
+    sentence = "The pump firmware, made in Brno, accepts unsigned updates"
+    for clause in (
+        f"As reported, {sentence}",
+        f"{sentence}, officials said",
+        f"Yesterday, {sentence}, officials said",
+        f"Yesterday, at noon, {sentence}",
+        f"{sentence}, officials said, at noon",
+    ):
+        assert sentence in publishing.comma_pieces([clause]), clause
+    assert publishing.comma_pieces(["No comma in this sentence at all"]) == set()
+    assert publishing.comma_pieces(["Short, bits, only"]) == set()  # shorter than a title
