@@ -621,8 +621,9 @@ def prefix_tree_pattern(words: Iterable[str]) -> str:
 
 class LeakScanner:
     """Finds what betrays excluded briefings in files: an id anywhere in a file, a
-    clause (a sentence, a title) among its clauses. Set lookups, so a whole site with
-    many excluded briefings is scanned in about the time it takes to read it."""
+    clause (a sentence, a title) among its clauses or the runs of their comma-separated
+    parts (:func:`comma_pieces`). Set lookups, so a whole site with many excluded
+    briefings is scanned in about the time it takes to read it."""
 
     def __init__(self, needles: dict[str, list[str]], digest: str | None = None):
         """``digest``: :attr:`digest` of these needles, when known (it takes a moment)."""
