@@ -33,6 +33,7 @@ import os
 import re
 import shutil
 import sqlite3
+import time
 import zlib
 from array import array
 from collections.abc import Callable, Iterable
@@ -57,6 +58,7 @@ from briefings.metrics import (
     weekly_medians,
 )
 from briefings.models import ApprovalRecord, BriefingRecord
+from briefings.release_ledger import FolderListing, ReleaseLedger, scan_folder
 from briefings.rendering import MarkdownRenderer
 from briefings.signing import SigningKey, load_or_create_key
 from briefings.site import (
@@ -106,6 +108,9 @@ class AudienceReport:
     release: str | None = None
     changed: bool = True
     scanned: int = 0  # files the leak scan read (the others passed it before, unchanged)
+    # Folders of the recycled release read from disk (the others were as the release
+    # ledger lists them); None when no release was recycled with a ledger entry.
+    folders_read: int | None = None
 
 
 @dataclass
@@ -832,10 +837,12 @@ def read_manifest(text: str) -> dict[str, str]:
 class SiteWriter:
     """Releases of one audience's output folder, switched atomically."""
 
-    def __init__(self, output: Path, keep: int):
+    def __init__(self, output: Path, keep: int, ledger: ReleaseLedger | None = None):
         self.output = output
         self.releases = output.parent / ".releases" / output.name
         self.keep = keep
+        self.ledger = ledger  # what each release held when finished: recycling reads less
+        self.folders_read: int | None = None  # by the last recycling, when it had a ledger
 
     def live_release(self) -> Path | None:
         if self.output.is_symlink():
@@ -946,6 +953,10 @@ class SiteWriter:
         self.prune(final)
         return final, written, linked
 
+    def kept_releases(self) -> list[Path]:
+        """The complete releases there are."""
+        return self._releases() if self.releases.is_dir() else []
+
     def _releases(self) -> list[Path]:
         """The complete releases, oldest name first."""
         return sorted(
@@ -977,7 +988,9 @@ class SiteWriter:
                     break
                 needed.add(path)
         present: dict[str, int] = {}
-        _sweep(str(partial), "", files, needed, present)
+        listing = self.ledger.listing(oldest[0].name, str(partial)) if self.ledger else None
+        _sweep(str(partial), "", files, needed, present, listing)
+        self.folders_read = listing.read_from_disk if listing is not None else None
         return present
 
     def _check_writable(self) -> None:
@@ -1029,22 +1042,31 @@ def _make_folder(folder: str) -> None:
         os.makedirs(folder, exist_ok=True)
 
 
-def _sweep(base: str, folder: str, files: dict, needed: set[str], present: dict[str, int]) -> None:
-    """Walk ``base/folder`` (no links followed): record the regular files ``files`` has
-    and the folders ``needed`` has in ``present``, remove the rest, deepest first."""
-    with os.scandir(f"{base}/{folder}" if folder else base) as entries:
-        for entry in entries:
-            path = f"{folder}/{entry.name}" if folder else entry.name
-            if entry.is_dir(follow_symlinks=False):
-                if path in needed:
-                    present[path] = -1
-                    _sweep(base, path, files, needed, present)
-                else:
-                    shutil.rmtree(entry.path)
-            elif entry.is_file(follow_symlinks=False) and path in files:
-                present[path] = entry.inode()
+def _sweep(
+    base: str,
+    folder: str,
+    files: dict,
+    needed: set[str],
+    present: dict[str, int],
+    listing: FolderListing | None = None,
+) -> None:
+    """Walk ``base/folder`` (no links followed; folders listed by ``listing`` when given,
+    see :mod:`briefings.release_ledger`): record the regular files ``files`` has and the
+    folders ``needed`` has in ``present``, remove the rest, deepest first."""
+    full = f"{base}/{folder}" if folder else base
+    entries = listing.entries(folder) if listing is not None else scan_folder(full)
+    for name, is_folder, inode in entries:
+        path = f"{folder}/{name}" if folder else name
+        if is_folder:
+            if path in needed:
+                present[path] = -1
+                _sweep(base, path, files, needed, present, listing)
             else:
-                os.unlink(entry.path)
+                shutil.rmtree(f"{full}/{name}")
+        elif inode >= 0 and path in files:
+            present[path] = inode
+        else:
+            os.unlink(f"{full}/{name}")
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
@@ -1160,9 +1182,10 @@ def _publish_audience(
     report = AudienceReport(
         audience.name, str(output), len({p.id for p in allowed}), len(excluded_ids)
     )
-    writer = SiteWriter(output, workspace.config.publishing.keep_releases)
-    live, live_manifest = writer.live_manifest()
     record = _BuildRecord(workspace.root / "state" / "publish" / f"{audience.name}.json")
+    ledger = ReleaseLedger(record.path.with_suffix(".releases"))
+    writer = SiteWriter(output, workspace.config.publishing.keep_releases, ledger)
+    live, live_manifest = writer.live_manifest()
     verified: dict[str, str] = {}  # files taken from the live release, bytes checked
     builder.pages = PageCache(
         build_fingerprint(_template_dirs(workspace), builder.settings()),
@@ -1237,9 +1260,14 @@ def _publish_audience(
     final, report.written, report.linked = writer.write(
         files, release_name, digests, set(verified), intact
     )
+    report.folders_read = writer.folders_read
+    finished_ns = time.time_ns()  # nothing in the release changes after this
+    stats = _release_stats(final, files)
+    ledger.record(final.name, finished_ns, {path: st[1] for path, st in stats.items()})
+    ledger.forget_all_but(r.name for r in writer.kept_releases())
     record.save(
-        manifest, scanner.digest, builder.pages.keys, needles_key, needles,
-        _release_stats(final, files), builder.pages.units,
+        manifest, scanner.digest, builder.pages.keys, needles_key, needles, stats,
+        builder.pages.units,
     )  # fmt: skip
     report.release = final.name
     log.info(

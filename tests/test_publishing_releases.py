@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import publishing_fixtures as pf
 import pytest
 
+from briefings import release_ledger
 from briefings.publishing import MANIFEST
 from briefings.store import Store
 from briefings.verification import verify_site
@@ -28,11 +30,26 @@ TOPICS = [
 ]
 
 
-@pytest.fixture
-def env(tmp_path: Path):
+@pytest.fixture(params=["ledger", "disk"])
+def env(tmp_path: Path, request, monkeypatch):
+    """ "ledger": folders of the release to recycle that did not change since it was
+    finished are listed from the release ledger (no margin for coarse clocks here: the
+    tests wait a tick, :func:`settle`, before changing anything); "disk": every folder
+    is read, as when the ledger is lost or every folder changed lately."""
+    if request.param == "ledger":
+        monkeypatch.setattr(release_ledger, "MARGIN_NS", 0)
+    else:
+        monkeypatch.setattr(release_ledger, "MARGIN_NS", 10**30)
     env = pf.make_site_env(tmp_path / "ws", extra=KEEP)  # en and fr
+    env.mode = request.param
     yield env
     env.close()
+
+
+def settle() -> None:
+    """Wait past a tick of the file-system clock: what changes now has a later ctime
+    than the release that was just finished (coarse clocks lag by up to a tick)."""
+    time.sleep(0.05)
 
 
 def releases(env, audience: str = "public") -> list[Path]:
@@ -96,6 +113,7 @@ def two_releases(env) -> tuple[str, Path, Path]:
     pf.publish(env)
     older, live = releases(env)
     assert pf.output(env).resolve() == live
+    settle()
     return briefing_id, older, live
 
 
@@ -106,6 +124,7 @@ def test_a_recycled_release_holds_what_a_new_tree_would(env, tmp_path: Path) -> 
     bf.approve_fully(env, alert)  # changed: its pages, lists and feeds are rewritten
     gone = approve_topic(env, 1)
     pf.publish(env)
+    settle()
     env.clock.advance(days=1)
     env.workflow().withdraw(gone, "ana", "The source retracted its report")  # files go
     approve_topic(env, 2)
@@ -117,10 +136,17 @@ def test_a_recycled_release_holds_what_a_new_tree_would(env, tmp_path: Path) -> 
         assert now != before and before.is_dir(), step  # the previous release stays
         assert len(releases(env)) == 2, step
         assert tree(now) == scratch, step
+        folders = sum(1 for p in now.rglob("*") if p.is_dir()) + 1
+        read = report.audiences[0].folders_read
+        if env.mode == "ledger":  # the top (renamed) and the folders changed by a publish
+            assert read is not None and read < folders / 2, (step, read, folders)
+        else:
+            assert read is not None and read > folders / 2, (step, read, folders)
         for release in releases(env):
             assert verify_site(release).ok, (step, release.name)
         assert report.audiences[0].written > 0
         env.clock.advance(days=1)
+        settle()
         approve_topic(env, 3) if step == 0 else env.write(
             alert, env.read(alert).replace(b"Northbank", f"Northbank {step}".encode())
         )
@@ -197,3 +223,20 @@ def test_a_live_file_changed_in_place_is_written_afresh_not_kept(env, tmp_path: 
     assert verify_site(pf.output(env)).ok
     assert tree(new) == scratch
     assert not (new / "style.css").read_bytes().startswith(b"/* changed */")
+
+
+def test_a_lost_or_damaged_ledger_means_reading_every_folder(env, tmp_path: Path) -> None:
+    _, older, _ = two_releases(env)
+    entry = env.root / "state" / "publish" / "public.releases" / f"{older.name}.json"
+    assert entry.is_file()
+    entry.write_text("{damaged", "utf-8")
+    env.clock.advance(days=1)
+    approve_topic(env, 1)
+
+    report, scratch = publish_beside_scratch(env, tmp_path, "scratch")
+
+    new = pf.output(env).resolve()
+    assert tree(new) == scratch and verify_site(pf.output(env)).ok
+    assert report.audiences[0].folders_read is None  # no ledger entry: all read from disk
+    names = {p.name for p in entry.parent.iterdir()}
+    assert names == {f"{r.name}.json" for r in releases(env)}  # the damaged entry went
