@@ -18,8 +18,11 @@ needles its files were scanned with (unchanged bytes are not scanned again) and 
 needles themselves; and each live file's size, inode, mtime and ctime right after it
 was written (a file whose stat is unchanged is neither read nor hashed again, only
 hard-linked; any difference: read and hashed). Rendered Markdown and parsed front
-matter are cached by content hash in ``state/``. Every cache is an optimisation:
-losing one costs time.
+matter are cached by content hash in ``state/``, and translation files are known by
+their stat (:mod:`briefings.document_cache`). Once ``keep_releases`` releases exist, the
+oldest is recycled into the next one, its folders listed from the release ledger when
+their ctime says they did not change (:mod:`briefings.release_ledger`). Every cache is
+an optimisation: losing one costs time.
 """
 
 from __future__ import annotations
