@@ -412,16 +412,20 @@ class CountryMatcher:
         log.debug("country matcher for %s: %d forms", nlp.lang, len(terms))
 
     def __call__(self, doc: Doc) -> Doc:
-        found = []
         rules = self.rules
         # The shared matcher's matches are mostly other components': most Docs name no
-        # country, and the others are left by a membership test each.
+        # country and get their empty group at once; in the others, this component's
+        # matches are picked by a membership test each. The group goes straight into the
+        # SpanGroups' dict (see the glossary component).
         if rules.keys().isdisjoint(self.matcher.match_ids(doc)):
-            mine = []
-        else:
-            mine = [match for match in self.matcher(doc) if match[0] in rules]
-        for match_id, start, end in mine:
-            code, capitalized, name_like, exact = rules[match_id]
+            doc.spans.data[self.spans_key] = SpanGroup(doc, name=self.spans_key)
+            return doc
+        found = []
+        for match_id, start, end in self.matcher(doc):
+            rule = rules.get(match_id)
+            if rule is None:
+                continue
+            code, capitalized, name_like, exact = rule
             if exact is not None and tuple(doc[i].text for i in range(start, end)) not in exact:
                 continue
             if capitalized and not doc[start].text[:1].isupper():
@@ -435,7 +439,7 @@ class CountryMatcher:
             for start, end, is_country, code in _longest_first(found)
             if is_country
         ]
-        doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans)
+        doc.spans.data[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans)
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:

@@ -159,7 +159,10 @@ class GlossaryMatcher:
             Span(doc, start, end, (rule := rules[key])[1], None, None, rule[0])
             for key, start, end in kept
         ]
-        doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans)
+        # Straight into the SpanGroups' dict: ``doc.spans[key] = group`` goes through two
+        # Python methods (SpanGroups and UserDict ``__setitem__``) that check what holds
+        # here by construction, that the group belongs to this Doc.
+        doc.spans.data[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans)
         # The spans' rules, for the priority: reading a SpanGroup back makes a Span object
         # per item, about 0.7 microseconds each.
         doc.user_data[CONCEPTS_KEY] = [rules[key] for key, _, _ in kept]

@@ -552,19 +552,24 @@ class IndicatorFinder:
         self.name = name
         self.spans_key = spans_key
         load_tlds()  # fail at pipeline build, not on the first document
+        # The types' hashes, added once (hashing a string for the StringStore encodes it).
+        self.type_ids = {kind: nlp.vocab.strings.add(kind) for kind in TYPES}
 
     def __call__(self, doc: Doc) -> Doc:
         spans = []
         found = find_indicators(doc_text(doc))
         if found:
             add = doc.vocab.strings.add
+            type_ids = self.type_ids
             for ind in found:
                 span = doc.char_span(
-                    ind.start, ind.end, add(ind.type), kb_id=add(ind.value), alignment_mode="expand"
-                )
+                    ind.start, ind.end, type_ids[ind.type], kb_id=add(ind.value),
+                    alignment_mode="expand",
+                )  # fmt: skip
                 if span is not None:
                     spans.append(span)
-        doc.spans[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans)
+        # Into the SpanGroups' dict directly, as the glossary component does.
+        doc.spans.data[self.spans_key] = SpanGroup(doc, name=self.spans_key, spans=spans)
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:

@@ -51,12 +51,18 @@ class SharedNormMatcher:
         """``(match_id, start, end)`` of every pattern of every owner, as PhraseMatcher
         gives them. Run once per Doc: asked again about the same Doc (same object, same
         length), returns the same list; do not change it."""
+        last = self._last  # the check of _matched, without its call (the others ask again)
+        if last is not None and last[0]() is doc and last[1] == len(doc):
+            return last[2]
         return self._matched(doc)[2]
 
     def match_ids(self, doc: Doc) -> frozenset[int]:
         """The match ids among :meth:`__call__`'s matches, made once per Doc: an owner
         whose keys are disjoint from them has nothing to do, without a loop over matches
         that are all other owners' (countries and signals in most Docs)."""
+        last = self._last
+        if last is not None and last[0]() is doc and last[1] == len(doc):
+            return last[3]
         return self._matched(doc)[3]
 
     def _matched(self, doc: Doc) -> tuple[weakref.ref, int, list, frozenset[int]]:
