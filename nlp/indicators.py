@@ -413,11 +413,29 @@ _RANK = {find: rank for rank, find in enumerate(_FINDERS)}
 # still see the whole text), and the result is what a scan of the whole text gives
 # (:func:`find_indicators_everywhere`, which the tests compare with).
 
+# The seed: a digit with hex digits around it or a CVE id's year after it, a dot, colon,
+# slash or "@" before more text, or an opening bracket. The digit's conditions come
+# first and are tried only after a digit (prose has more digits and sentence-ending dots
+# than anything else here): tried after a dot, they failed after three lookarounds, and
+# they add nothing after the other seed characters (the hex and CVE lookaheads succeed
+# only before a non-space, which those already pass on). The order of the alternatives
+# does not change what matches, as each is of zero width. :data:`_SEED_REFERENCE` is
+# the plain form the tests compare with. (Measured with callgrind on the bench texts: the
+# scan 42.4 -> 38.2 thousand instructions per Arabic Doc, 55.3 -> 50.9 English, with the
+# chunk's runs of non-space taken whole below.)
 _SEED_PATTERN = (
+    rf"[\[({{@.:/0-9](?:(?<=[0-9])(?:(?<=[0-9A-Fa-f]{{8}})|(?=[0-9A-Fa-f]{{7}})"
+    rf"|(?=[0-9]{{3}}{_DASH}[0-9]{{4}}))|(?<=[@/.:])(?=\S)|(?<=[\[({{]))"
+)
+_SEED_REFERENCE = (
     r"[\[({@.:/0-9](?:(?<=[\[({])|(?<=[@/.:])(?=\S)"
     rf"|(?<=[0-9A-Fa-f]{{8}})|(?=[0-9A-Fa-f]{{7}})|(?=[0-9]{{3}}{_DASH}[0-9]{{4}}))"
 )
-_CHUNK_PATTERN = r"(?:\S|(?<=[\[\](){}]) | (?=[\[\](){}]))*"
+# A chunk: runs of non-space, and spaces touching a bracket. A run is taken whole (the
+# pattern ends with the repetition, so it ends where one character at a time ends);
+# :data:`_CHUNK_REFERENCE` takes one character at a time.
+_CHUNK_PATTERN = r"(?:\S+|(?<=[\[\](){}]) | (?=[\[\](){}]))*"
+_CHUNK_REFERENCE = r"(?:\S|(?<=[\[\](){}]) | (?=[\[\](){}]))*"
 _CHUNK = re.compile(_CHUNK_PATTERN)
 # A seed and the rest of its chunk in one match: the scan goes on after the chunk, past
 # the chunk's other seeds, without a second call to find where the chunk ends.

@@ -14,6 +14,11 @@ import spacy
 import nlp.indicators  # noqa: F401  (registers the factory)
 from nlp.indicators import (
     _BAD_OCTET,
+    _CHUNK,
+    _CHUNK_REFERENCE,
+    _SEED_PATTERN,
+    _SEED_REFERENCE,
+    _SEED_TO_CHUNK_END,
     DOMAIN_RE,
     TYPES,
     Indicator,
@@ -259,6 +264,39 @@ def test_the_fast_path_on_random_text():
     beside them, long non-space runs)."""
     for text in _random_texts(5000, 11):
         assert find_indicators(text) == find_indicators_everywhere(text), text
+
+
+SEED_FRAGMENTS = [
+    *FRAGMENTS, "0", "7", "9", "a", "F", "deadbeef", "1234567", "12345678", "2024-", "-1480",
+    "2024\u20131480", "1.", ". ", ".x", ":/", "@ ", "[ ", " ]", "( ", "{", "a1b2c3d4",
+]  # fmt: skip
+
+
+def test_the_seed_and_chunk_patterns_match_as_their_plain_forms():
+    """The seed pattern with the digit's conditions gated and first, and the chunk taken a
+    run of non-space at a time, match where and as far as their plain references do, in
+    both directions (the chunk's start is found on the reversed text): on 5,000 random
+    texts of digits, hex letters, CVE years, dots, colons, brackets and spaces."""
+    import random
+    import re
+
+    seed, plain_seed = re.compile(_SEED_PATTERN), re.compile(_SEED_REFERENCE)
+    scan, plain_scan = _SEED_TO_CHUNK_END, re.compile(_SEED_REFERENCE + _CHUNK_REFERENCE)
+    plain_chunk = re.compile(_CHUNK_REFERENCE)
+    rng = random.Random(13)
+    seeds = 0
+    for _ in range(5000):
+        text = "".join(rng.choice(SEED_FRAGMENTS) for _ in range(rng.randint(0, 40)))
+        found = [m.span() for m in seed.finditer(text)]
+        assert found == [m.span() for m in plain_seed.finditer(text)], text
+        assert [m.span() for m in scan.finditer(text)] == [
+            m.span() for m in plain_scan.finditer(text)
+        ], text
+        for reverse in (text, text[::-1]):
+            for at in range(len(reverse) + 1):
+                assert _CHUNK.match(reverse, at).end() == plain_chunk.match(reverse, at).end()
+        seeds += len(found)
+    assert seeds > 20_000  # seeds of every kind were there to find
 
 
 def test_domains_are_refanged_as_refang_does():
