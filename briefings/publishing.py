@@ -36,7 +36,6 @@ import os
 import re
 import shutil
 import sqlite3
-import time
 import zlib
 from array import array
 from collections.abc import Callable, Iterable
@@ -61,7 +60,7 @@ from briefings.metrics import (
     weekly_medians,
 )
 from briefings.models import ApprovalRecord, BriefingRecord
-from briefings.release_ledger import FolderListing, ReleaseLedger, scan_folder
+from briefings.release_ledger import FolderListing, ReleaseLedger, finish_mark, scan_folder
 from briefings.rendering import MarkdownRenderer
 from briefings.signing import SigningKey, load_or_create_key
 from briefings.site import (
@@ -1264,9 +1263,10 @@ def _publish_audience(
         files, release_name, digests, set(verified), intact
     )
     report.folders_read = writer.folders_read
-    finished_ns = time.time_ns()  # nothing in the release changes after this
+    finished_ns = finish_mark(writer.releases)  # nothing in the release changes after this
     stats = _release_stats(final, files)
-    ledger.record(final.name, finished_ns, {path: st[1] for path, st in stats.items()})
+    if finished_ns is not None:
+        ledger.record(final.name, finished_ns, {path: st[1] for path, st in stats.items()})
     ledger.forget_all_but(r.name for r in writer.kept_releases())
     record.save(
         manifest, scanner.digest, builder.pages.keys, needles_key, needles, stats,

@@ -5,7 +5,13 @@ A folder changes its ctime whenever an entry is added to it, removed from it or
 renamed in it, and a ctime cannot be set back by hand. A folder of a release whose
 ctime is still older than the moment the release was finished holds exactly the
 entries it held then: the ledger lists them (each file's inode, each subfolder), and
-the folder is not read. Any other folder is read as it is on disk."""
+the folder is not read. Any other folder is read as it is on disk.
+
+"The moment the release was finished" is the ctime of a mark file written beside the
+releases after it (:func:`finish_mark`): the same file system's clock, with its own
+granularity (a tick of a few milliseconds on ext4, two seconds on FAT). A folder changed
+in the same tick as the mark has the same ctime and is read, not trusted: only a ctime
+strictly older counts."""
 
 from __future__ import annotations
 
@@ -19,13 +25,24 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-# File-system clocks are coarse (a tick of several milliseconds on ext4, whole seconds
-# on some): a folder changed within this long before a release was finished may hide a
-# later change within the same tick, so it is read, not trusted.
-MARGIN_NS = 2_000_000_000
+MARGIN_NS = 0  # trusted only when older than the mark by more than this (tests: 10**30)
 
 # One entry of a folder: its name, whether it is a folder, and a file's inode.
 Entry = tuple[str, bool, int]
+
+
+def finish_mark(releases: Path) -> int | None:
+    """Write the mark file in ``releases`` (the folder of an audience's releases, on the
+    output's file system) and return its ctime: the moment a release was finished.
+    None when it cannot be written (then the release is not recorded)."""
+    mark = releases / ".finished"
+    try:
+        with open(mark, "w", encoding="utf-8") as handle:
+            handle.write("the ctime of this file: when the last release was finished\n")
+        return os.stat(mark).st_ctime_ns
+    except OSError as exc:
+        log.warning("cannot mark the release finished in %s: %s", releases, exc)
+        return None
 
 
 class ReleaseLedger:
