@@ -665,6 +665,11 @@ class LeakScanner:
         hits = [(self.ids[i], i) for i in sorted(ids)]
         return hits + [(self.by_clause[c], c) for c in sorted(found & self.by_clause.keys())]
 
+    def know_clean(self, fragment: str, sums: Iterable[int]) -> None:
+        """Take ``fragment`` as holding no needle, with (at most) these clause sums: it
+        is the body of a page that passed the scan with these needles."""
+        self._fragments.setdefault(fragment, ([], set(sums)))
+
     def scan(self, path: str, data: bytes, embedded: Iterable[str] = ()) -> list[str]:
         """Problems found in one file. ``embedded``: HTML fragments (rendered Markdown)
         the file carries as they are or escaped once (pages, feeds): each is read once
@@ -735,10 +740,21 @@ class ClauseSums:
 
     def load(self, digests: set[str]) -> dict[str, frozenset[int]]:
         """The sums recorded for these digests (those it has)."""
+        wanted = sorted(digests)
         try:
             db = self._connect()
             try:
-                rows = db.execute(f"SELECT digest, sums FROM {self.table}").fetchall()
+                if len(wanted) > 2000:  # most of the table: one pass over it
+                    rows = db.execute(f"SELECT digest, sums FROM {self.table}").fetchall()
+                else:
+                    rows = []
+                    for start in range(0, len(wanted), 500):
+                        chunk = wanted[start : start + 500]
+                        marks = ",".join("?" * len(chunk))
+                        rows += db.execute(
+                            f"SELECT digest, sums FROM {self.table} WHERE digest IN ({marks})",
+                            chunk,
+                        ).fetchall()
             finally:
                 db.close()
         except (OSError, sqlite3.Error):
@@ -796,6 +812,36 @@ def _clean_by_sums(
         return candidates
     recorded = sums.load(candidates)
     return {d for d, found in recorded.items() if found.isdisjoint(added)}
+
+
+def _clean_fragments(
+    builder: SiteBuilder,
+    files: dict,
+    to_scan: list[str],
+    digests: dict[str, str],
+    known_clean: set[str],
+    sums: ClauseSums,
+) -> dict[str, frozenset[int]]:
+    """The fragments the files to scan embed (a feed's entries) that are the bodies of
+    briefing pages known clean, with those pages' recorded clause sums: each such page
+    was scanned with its body in it, so the body holds no needle, and the page's sums
+    hold the body's (a superset: at worst a later scan reads the feed again). A page
+    must still hold the fragment as it is, and its sums must be on record."""
+    pages: dict[str, str] = {}
+    for path in to_scan:
+        for fragment in builder.embedded.get(path, ()):
+            page = builder.embedded_pages.get(fragment)
+            if page is not None and page in files and digests.get(page) in known_clean:
+                pages[fragment] = page
+    if not pages:
+        return {}
+    recorded = sums.load({digests[page] for page in pages.values()})
+    clean: dict[str, frozenset[int]] = {}
+    for fragment, page in pages.items():
+        found = recorded.get(digests[page])
+        if found is not None and fragment in content(files[page]).decode("utf-8", "replace"):
+            clean[fragment] = found
+    return clean
 
 
 def scan_for_leaks(
@@ -1218,11 +1264,14 @@ def _publish_audience(
     known_clean = record.clean_digests(live_manifest, scanner.digest) or _clean_by_sums(
         record.previous_scan(live_manifest), needles, clause_sums, set(digests.values())
     )
+    to_scan = [path for path in files if digests[path] not in known_clean]
+    clean = _clean_fragments(builder, files, to_scan, digests, known_clean, clause_sums)
+    for fragment, sums in clean.items():
+        scanner.know_clean(fragment, sums)
     leaks: list[str] = []
     new_sums: dict[str, set[int]] = {}
-    for path, data in files.items():
-        if digests[path] in known_clean:
-            continue
+    for path in to_scan:
+        data = files[path]
         problems, sums = scanner.scan_with_sums(path, content(data), builder.embedded.get(path, ()))
         leaks += problems
         new_sums[digests[path]] = sums

@@ -273,6 +273,9 @@ class SiteBuilder:
         # The rendered Markdown each built file embeds (a page's body, a feed's entries),
         # so that the leak scan reads each such text once, not once per file.
         self.embedded: dict[str, list[str]] = {}
+        # A feed entry's rendered Markdown -> the briefing page whose body it is (the leak
+        # scan need not read it again when that page passed, see publishing).
+        self.embedded_pages: dict[str, str] = {}
         # The SHA-256 of files whose bytes are a publication's (known: not hashed again).
         self.digests: dict[str, str] = {}
         self.demonstration = demonstration
@@ -822,6 +825,10 @@ class SiteBuilder:
             entries = self._feed_entries(chosen)
             for path in paths:
                 self.embedded[path] = [e.content_html for e in entries if e.content_html]
+            for pub, entry in zip(chosen, entries, strict=True):
+                if not pub.withdrawn and entry.content_html:
+                    page = self._briefing_path(pub.lang, pub.id)
+                    self.embedded_pages[entry.content_html] = page
             out[paths[0]] = feeds.atom_feed(info, entries)
             out[paths[1]] = feeds.rss_feed(info, entries)
             out[paths[2]] = feeds.json_feed(info, entries)

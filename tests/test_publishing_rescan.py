@@ -139,3 +139,46 @@ def test_comma_pieces_hold_a_sentence_copied_between_commas() -> None:
         assert sentence in publishing.comma_pieces([clause]), clause
     assert publishing.comma_pieces(["No comma in this sentence at all"]) == set()
     assert publishing.comma_pieces(["Short, bits, only"]) == set()  # shorter than a title
+
+
+def test_a_feed_s_entries_that_passed_in_their_pages_are_not_read_again(env, monkeypatch) -> None:
+    """An edit rewrites the feeds, which carry the other briefings' bodies as well: those
+    bodies passed the scan inside their own unchanged pages, so only the edited body is
+    read as a fragment; the leak scan still fails the build on a leak in the edit."""
+    topics = [
+        ("DDoS on rail ticketing", "sector.rail", "threat.ddos"),
+        ("Phishing targets schools", "sector.education", "threat.phishing"),
+        ("Jamming near airports", "sector.aviation", "threat.gnss-jamming"),
+    ]
+    others = [
+        pf.new_briefing(env, title, sectors=[sector], threats=[threat])
+        for title, sector, threat in topics
+    ]
+    for other in others:
+        pf.approved(env, other)
+    pf.publish(env, audiences=["public"])
+    read: list[str] = []
+    real = publishing.readable_clauses
+
+    def counting(path, data, cut=None):
+        read.append(path)
+        return real(path, data, cut)
+
+    monkeypatch.setattr(publishing, "readable_clauses", counting)
+    edited = pf.new_briefing(
+        env, "Fake evacuation orders", sectors=["sector.elections"], threats=["threat.defacement"]
+    )
+    pf.approved(env, edited)
+    audience = pf.publish(env, audiences=["public"]).audiences[0]
+
+    fragments = read.count("x.html")  # a fragment is read as "x.html"
+    assert fragments == 1, read  # the new body, once for its page and the feeds
+    assert audience.scanned >= 4  # its page, its copy, the feeds
+
+    leaky = pf.new_briefing(
+        env, "Wiper at the port", sectors=["sector.maritime"], threats=["threat.wiper"]
+    )
+    pf.rewrite(env, leaky, f"# Port\n\nAs a partner said, {AMBER_BODY.splitlines()[-1]}\n")
+    pf.approved(env, leaky)
+    with pytest.raises(PublishError, match=f"{env.amber} appears in en/feed.atom"):
+        pf.publish(env, audiences=["public"])
