@@ -117,16 +117,25 @@ class Workflow:
 
     # -- edits --------------------------------------------------------------------------
 
-    def sync(self, briefing_id: str | None = None) -> list[str]:
+    def sync(
+        self, briefing_id: str | None = None, digest_of: Callable[[Path], str] | None = None
+    ) -> list[str]:
         """Notice files changed outside this program: void their approvals, back to review.
 
         Returns one message per briefing whose file changed or went missing.
+        ``digest_of(path)``: the SHA-256 of a file's bytes, when the caller knows a
+        cheaper way to it than reading them (a file known by its stat); any file whose
+        digest differs is read.
         """
         records = [self.record(briefing_id)] if briefing_id else self.store.list_briefings()
         notes = []
         for record in records:
             path = self.path_of(record)
             try:
+                if digest_of is not None and digest_of(path) == record.content_hash:
+                    if record.state_reason == "file missing":
+                        notes.append(self._file_restored(record))
+                    continue
                 raw = path.read_bytes()
             except FileNotFoundError:
                 if (

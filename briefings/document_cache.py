@@ -61,7 +61,7 @@ class CachedFile:
 
     __slots__ = ("_raw", "end", "meta", "path", "sha256")
 
-    def __init__(self, path: Path, meta: dict, raw: bytes | None, end: int, sha256: str):
+    def __init__(self, path: Path | str, meta: dict, raw: bytes | None, end: int, sha256: str):
         self.path, self.meta, self._raw, self.end, self.sha256 = path, meta, raw, end, sha256
 
     @property
@@ -71,7 +71,8 @@ class CachedFile:
     @property
     def raw(self) -> bytes:
         if self._raw is None:
-            data = self.path.read_bytes()
+            with open(self.path, "rb") as handle:
+                data = handle.read()
             if sha256_bytes(data) != self.sha256:
                 raise PublishError(
                     f"{self.path} changed while it was being published; publish again"
@@ -150,7 +151,7 @@ class DocumentCache:
                     self._files = {path: (stat, digest) for path, stat, digest in rows}
         return self._files
 
-    def _cached(self, digest: str, path: Path, raw: bytes | None) -> CachedFile | None:
+    def _cached(self, digest: str, path: Path | str, raw: bytes | None) -> CachedFile | None:
         self._used.add(digest)
         row = self._stored(digest)
         if row is not None:
@@ -173,28 +174,48 @@ class DocumentCache:
             self._pending[digest] = json.dumps([document.meta, end], default=_date_json)
         return document
 
-    def read(self, path: Path) -> BriefingFile | CachedFile:
+    def _known_digest(self, name: str) -> str | None:
+        """The recorded digest of the file at ``name`` if its stat is the recorded one."""
+        known = self._known_files().get(name)
+        if known is not None and known[0] == file_stat(os.stat(name)):
+            self._seen[name] = known
+            return known[1]
+        return None
+
+    def _read_and_note(self, name: str) -> tuple[bytes, str]:
+        """The file's bytes and their digest; its stat is noted for the next run when it
+        did not change while it was read and had settled (see :data:`SETTLED_NS`)."""
+        with open(name, "rb") as handle:
+            before = os.fstat(handle.fileno())
+            raw = handle.read()
+            after = os.fstat(handle.fileno())
+        digest = sha256_bytes(raw)
+        stat = file_stat(after)
+        changed_at = max(after.st_mtime_ns, after.st_ctime_ns)
+        if stat == file_stat(before) and self.clock_ns() - changed_at > SETTLED_NS:
+            self._seen[name] = (stat, digest)
+        return raw, digest
+
+    def digest_of(self, path: Path | str) -> str:
+        """The SHA-256 of the file's bytes (FileNotFoundError when there is none), read
+        only when its stat is not the recorded one."""
+        name = str(path)
+        known = self._known_digest(name)
+        return known if known is not None else self._read_and_note(name)[1]
+
+    def read(self, path: Path | str) -> BriefingFile | CachedFile:
         """:meth:`parse` of the file at ``path`` (FileNotFoundError when there is none).
         When its stat is the one recorded when it was last read, and had settled then,
         the file is not read: its front matter comes from the cache and its bytes are
         read only if needed, checked against the recorded digest."""
         name = str(path)
-        known = self._known_files().get(name)
-        if known is not None and known[0] == file_stat(os.stat(name)):
-            found = self._cached(known[1], path, None)
+        known = self._known_digest(name)
+        if known is not None:
+            found = self._cached(known, path, None)
             if found is not None:
-                self._seen[name] = known
                 return found
-        with open(name, "rb") as handle:
-            before = os.fstat(handle.fileno())
-            raw = handle.read()
-            after = os.fstat(handle.fileno())
-        document = self.parse(raw, path)
-        stat = file_stat(after)
-        changed_at = max(after.st_mtime_ns, after.st_ctime_ns)
-        if stat == file_stat(before) and self.clock_ns() - changed_at > SETTLED_NS:
-            self._seen[name] = (stat, document.sha256)
-        return document
+        raw, _ = self._read_and_note(name)
+        return self.parse(raw, Path(name))
 
     def close(self) -> None:
         if self._db is None:

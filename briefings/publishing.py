@@ -219,10 +219,15 @@ def _translations(
     out = []
     documents = documents or DocumentCache(None)
     allow_machine = workflow.workspace.config.publishing.machine_translations
+    # Workflow.path_of(record, lang) for each language, without making Path objects
+    # (thousands per build): the source's name with ".<lang>" before its suffix.
+    source_path = workflow.path_of(record)
+    source_name = str(source_path)
+    cut = len(source_name) - len(source_path.suffix)
     for lang in workflow.workspace.config.workspace.languages:
         if lang == record.lang:
             continue
-        path = workflow.path_of(record, lang)
+        path = f"{source_name[:cut]}.{lang}{source_name[cut:]}"
         try:
             document = documents.read(path)  # an unchanged file is known by its stat
         except FileNotFoundError:
@@ -243,7 +248,7 @@ def _translations(
         )
         reviewed = workflow.approved_bytes(record.id, lang, record=record, approvals=approvals)
         if reviewed is not None:
-            document = documents.parse(reviewed, path)
+            document = documents.parse(reviewed, Path(path))
             reviewers = sorted({a.officer for a in approvals if not a.is_void})
             provenance = {
                 "machine_translated": False,
@@ -1153,10 +1158,10 @@ def _publish_site(
 ) -> PublishReport:
     now = clock()  # one moment per run: what it records, and what its status page shows
     workflow = Workflow(workspace, store, clock=lambda: now)
-    workflow.sync()
     report = PublishReport()
     documents = DocumentCache(workspace.root / "state" / "publish" / "documents.sqlite")
     try:
+        workflow.sync(digest_of=documents.digest_of)  # unchanged files known by their stat
         publications = collect_publications(workflow, report, documents)
     finally:
         documents.close()

@@ -134,3 +134,32 @@ def test_a_translation_edited_in_place_is_published(tmp_path: Path, monkeypatch)
         assert "Les vannes sont arrêtées" in text and "Les pompes" not in text
     finally:
         env.close()
+
+
+def test_an_outside_edit_of_a_briefing_is_noticed_by_the_publish_stage(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The stage's sync knows unchanged briefing files by their stat; an edit that keeps
+    the size and mtime still voids the approvals, and the site keeps what was approved."""
+    monkeypatch.setattr(document_cache, "SETTLED_NS", -1)
+    env = pf.make_site_env(tmp_path / "ws", languages=("en",))
+    try:
+        briefing = pf.new_briefing(env, "Ransomware shuts hospital wards")
+        pf.rewrite(env, briefing, "# Wards\n\nTwelve wards closed at the hospital.\n")
+        pf.approved(env, briefing)
+        pf.publish(env)
+        pf.publish(env)  # the file is now known by its stat
+        page = pf.output(env) / "en" / briefing / "index.html"
+        assert "Twelve wards closed" in page.read_text("utf-8")
+
+        path = env.path(briefing)
+        st = path.stat()
+        path.write_bytes(path.read_bytes().replace(b"Twelve wards", b"Eleven wards"))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        pf.publish(env)
+
+        assert env.store.get_briefing(briefing).state != "published"  # back to review
+        text = page.read_text("utf-8")
+        assert "Twelve wards closed" in text and "Eleven" not in text
+    finally:
+        env.close()
