@@ -28,7 +28,7 @@ from briefings import feeds, i18n, progress
 from briefings.config import AudienceConfig
 from briefings.errors import PublishError
 from briefings.models import BriefingRecord
-from briefings.rendering import MIN_PARALLEL, MarkdownRenderer
+from briefings.rendering import MIN_PARALLEL, RENDER_VERSION, MarkdownRenderer
 
 Labels = Callable[[str, str], str]  # (concept id, lang) -> label
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -151,7 +151,8 @@ def build_fingerprint(template_dirs: list[Path], settings: Any) -> str:
     the libraries that write pages and feeds, and the builder's settings."""
     from importlib.metadata import PackageNotFoundError, version
 
-    digest = hashlib.sha256(f"site {SITE_VERSION}\n{settings!r}\n".encode())
+    # RENDER_VERSION: units name publications by their bytes, not by their rendering.
+    digest = hashlib.sha256(f"site {SITE_VERSION} {RENDER_VERSION}\n{settings!r}\n".encode())
     for name in ("jinja2", "markdown", "nh3", "babel", "feedgen"):
         try:
             digest.update(f"{name} {version(name)}\n".encode())
@@ -752,16 +753,10 @@ class SiteBuilder:
         }
 
     def _feed_inputs(self, pubs: list[Publication]) -> list[tuple]:
-        """What the entries of a feed are made of, without rendering anything."""
-        return [
-            (
-                pub.id, pub.lang, pub.title, pub.published, pub.updated, pub.withdrawn,
-                bool(pub.meta.get("corrects")), _summary_of(pub),
-                [self.labels(c, pub.lang) for c in self._concepts(pub, "sector")],
-                None if pub.withdrawn else LazyHtml(_without_title(pub.body, pub.title)),
-            )
-            for pub in pubs
-        ]  # fmt: skip
+        """What the entries of a feed are made of, without rendering or even reading a
+        body: each publication's signature (its bytes give its summary and content) and
+        the labels of its sectors."""
+        return [(self._signature(pub), self._labels_of(pub)) for pub in pubs]
 
     def _feed_entries(self, pubs: list[Publication]) -> list[feeds.FeedEntry]:
         entries = []

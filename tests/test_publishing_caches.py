@@ -354,3 +354,23 @@ def test_a_rebuild_after_many_changes_is_the_same_as_a_build_from_scratch(tmp_pa
         assert verify_site(pf.output(incremental, audience)).ok
     incremental.close()
     scratch.close()
+
+
+def test_a_new_render_version_rebuilds_every_page_and_feed(env, monkeypatch) -> None:
+    """Pages and feeds name their publications by their bytes (units, feed keys), not by
+    their rendering: when what the same Markdown renders to changes (and the render
+    version with it), every page and feed showing a body must be built again."""
+    from briefings import rendering, site
+
+    briefing = pf.new_briefing(env, "Ransomware shuts hospital wards")
+    pf.approved(env, briefing)
+    pf.publish(env)
+    real = rendering.sanitize
+    monkeypatch.setattr(rendering, "sanitize", lambda html: real(html) + "<p>Rendered anew.</p>")
+    for module in (rendering, site):
+        monkeypatch.setattr(module, "RENDER_VERSION", f"{rendering.RENDER_VERSION}-next")
+
+    pf.publish(env)
+
+    for path in (f"en/{briefing}/index.html", "en/feed.atom", "en/feed.json"):
+        assert "Rendered anew." in page(env, path), path
