@@ -896,6 +896,7 @@ class SiteWriter:
         self.keep = keep
         self.ledger = ledger  # what each release held when finished: recycling reads less
         self.folders_read: int | None = None  # by the last recycling, when it had a ledger
+        self.kept_stats: dict[str, list[int]] = {}  # see write()
 
     def live_release(self) -> Path | None:
         if self.output.is_symlink():
@@ -921,13 +922,15 @@ class SiteWriter:
         release_name: str,
         digests: dict[str, str] | None = None,
         verified: set[str] = frozenset(),
-        intact: Callable[[str], int | None] | None = None,
+        intact: Callable[[str], list[int] | None] | None = None,
     ) -> tuple[Path, int, int]:
         """Write a new release, then switch to it. A file whose bytes the live release
         already has, unchanged on disk, is hard-linked from it instead of written
         (``verified``: files just read from the live release and checked; ``intact(path)``:
-        the inode of a live file known to be as it was written, else None, see
-        :func:`_intact_checker`).
+        the stat of a live file known to be as it was written, else None, see
+        :func:`_intact_checker`). The stats of the files a recycled release already held
+        as the live ones are left in :attr:`kept_stats`, when nothing since can have
+        changed them (no release was pruned).
 
         When there are as many releases as are kept, the oldest one (which pruning would
         remove) is recycled instead of a new tree being made: it becomes the partial
@@ -945,6 +948,8 @@ class SiteWriter:
         if partial.exists():
             shutil.rmtree(partial)
         written = linked = 0
+        kept: dict[str, list[int]] = {}
+        self.kept_stats = {}
         # Plain strings, not Path objects: a release has tens of thousands of files.
         base, source = str(partial), str(live) if live else ""
         try:
@@ -965,9 +970,11 @@ class SiteWriter:
                 )
                 if live and unchanged:
                     old = f"{source}/{path}"
-                    inode = intact(path) if intact is not None else None
+                    stat = intact(path) if intact is not None else None
+                    inode = stat[1] if stat is not None else None
                     if there is not None and inode is not None and there == inode:
                         linked += 1  # already the live file itself: nothing to do
+                        kept[path] = stat
                         continue
                     if (
                         inode is not None
@@ -1003,7 +1010,8 @@ class SiteWriter:
                 f"writable ({exc.strerror}). The live site is unchanged; make the folder "
                 f"writable for this user and publish again"
             ) from exc
-        self.prune(final)
+        if not self.prune(final):
+            self.kept_stats = kept  # linked nowhere else since: their ctime still holds
         return final, written, linked
 
     def kept_releases(self) -> list[Path]:
@@ -1068,20 +1076,25 @@ class SiteWriter:
                 link.unlink()
             raise
 
-    def prune(self, live: Path) -> None:
-        """Remove old releases (never the live one), and what killed runs left."""
+    def prune(self, live: Path) -> int:
+        """Remove old releases (never the live one), and what killed runs left; returns
+        how many folders went (each may have held hard links of live files)."""
         if not self.releases.is_dir():
-            return
+            return 0
         releases = self._releases()
+        removed = 0
         for old in releases[: max(0, len(releases) - self.keep)]:
             if old.resolve() != live.resolve():
                 shutil.rmtree(old, ignore_errors=True)
+                removed += 1
         for partial in self.releases.glob(".*.partial"):
             shutil.rmtree(partial, ignore_errors=True)
+            removed += 1
         link = self.output.with_name(f".{self.output.name}.switch")
         if link.is_symlink():
             with contextlib.suppress(OSError):
                 link.unlink()
+        return removed
 
 
 def _make_folder(folder: str) -> None:
@@ -1318,7 +1331,7 @@ def _publish_audience(
     )
     report.folders_read = writer.folders_read
     finished_ns = finish_mark(writer.releases)  # nothing in the release changes after this
-    stats = _release_stats(final, files)
+    stats = _release_stats(final, files, writer.kept_stats)
     if finished_ns is not None:
         ledger.record(final.name, finished_ns, {path: st[1] for path, st in stats.items()})
     ledger.forget_all_but(r.name for r in writer.kept_releases())
@@ -1349,29 +1362,34 @@ def _file_stat(path: str) -> list[int] | None:
 
 def _intact_checker(
     live: Path | None, stats: dict[str, list[int]]
-) -> Callable[[str], int | None] | None:
-    """The inode of a file of the live release when it is as it was written (its size,
-    inode, mtime and ctime are still those recorded right after: then it still holds
-    the bytes its manifest lists, and need not be read to be hard-linked into the next
-    release or kept in a recycled one), else None."""
+) -> Callable[[str], list[int] | None] | None:
+    """The stat (size, inode, mtime, ctime) of a file of the live release when it is as
+    it was written (the same as recorded right after: then it still holds the bytes its
+    manifest lists, and need not be read to be hard-linked into the next release or kept
+    in a recycled one), else None."""
     if live is None or not stats:
         return None
     base = str(live)
 
-    def intact(path: str) -> int | None:
+    def intact(path: str) -> list[int] | None:
         recorded = stats.get(path)
         if recorded is not None and _file_stat(f"{base}/{path}") == recorded:
-            return recorded[1]
+            return recorded
         return None
 
     return intact
 
 
-def _release_stats(release: Path, files: Iterable[str]) -> dict[str, list[int]]:
+def _release_stats(
+    release: Path, files: Iterable[str], known: dict[str, list[int]] | None = None
+) -> dict[str, list[int]]:
     """The files' stats in ``release``, just written and switched in (after pruning,
-    which changes the ctime of files linked into older releases)."""
+    which changes the ctime of files linked into older releases); ``known``: stats taken
+    during the write that nothing can have changed since (a stale one would only cost
+    reading the file next time: a file is trusted when its stat is the recorded one)."""
     base = str(release)
-    stats = {path: _file_stat(f"{base}/{path}") for path in files}
+    known = known or {}
+    stats = {path: known.get(path) or _file_stat(f"{base}/{path}") for path in files}
     return {path: st for path, st in stats.items() if st is not None}
 
 

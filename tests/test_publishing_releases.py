@@ -5,6 +5,7 @@ whatever was done to the release it recycles."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -240,3 +241,24 @@ def test_a_lost_or_damaged_ledger_means_reading_every_folder(env, tmp_path: Path
     assert report.audiences[0].folders_read is None  # no ledger entry: all read from disk
     names = {p.name for p in entry.parent.iterdir()}
     assert names == {f"{r.name}.json" for r in releases(env)}  # the damaged entry went
+
+
+def test_the_recorded_stats_are_those_of_the_live_files_after_recycling(env) -> None:
+    """The next build trusts a live file whose stat is the recorded one: after a recycled
+    release, what is recorded must be what the files now have (a stale stat would mean
+    reading and hashing them all again)."""
+    two_releases(env)
+    for n in (1, 2):  # each of the two releases recycled in turn
+        env.clock.advance(days=1)
+        approve_topic(env, n)
+        pf.publish(env)
+        settle()
+    live = pf.output(env).resolve()
+    record = json.loads((env.root / "state" / "publish" / "public.json").read_text("utf-8"))
+
+    for path, recorded in record["stats"].items():
+        st = (live / path).stat()
+        assert recorded == [st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns], path
+    assert set(record["stats"]) == {
+        p.relative_to(live).as_posix() for p in live.rglob("*") if p.is_file()
+    }
