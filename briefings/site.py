@@ -853,13 +853,32 @@ class SiteBuilder:
 
     def _sitemap(
         self, files: dict[str, bytes], versions: dict[str, dict[str, Publication]]
+    ) -> bytes | LiveFile:
+        """The sitemap: every page, and each briefing page's versions. The same pages and
+        versions as the last build: its sitemap, reused."""
+        pages = sorted(p for p in files if p.endswith("index.html"))
+        key = None
+        if self.pages is not None:
+            shown = "\n".join(pages)
+            langs = sorted((i, tuple(sorted(v))) for i, v in versions.items())
+            key = self.pages.key("sitemap", self.base_url, shown, langs)
+            reused = self.pages.get("sitemap.xml", key)
+            if reused is not None:
+                return reused
+        data = self._sitemap_bytes(pages, versions)
+        if self.pages is not None and key is not None:
+            self.pages.put("sitemap.xml", key)
+        return data
+
+    def _sitemap_bytes(
+        self, pages: list[str], versions: dict[str, dict[str, Publication]]
     ) -> bytes:
         lines = [
             '<?xml version="1.0" encoding="UTF-8"?>',
             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">',
         ]
         alternates: dict[str, list[str]] = {}  # the same lines on each version's entry
-        for path in sorted(p for p in files if p.endswith("index.html")):
+        for path in pages:
             url = self.base_url + path.removesuffix("index.html")
             lines.append(f"<url><loc>{xml_escape(url)}</loc>")
             parts = path.split("/")
