@@ -19,12 +19,20 @@ YOUNG_THRESHOLD = 100_000
 @contextmanager
 def fewer_collections(young: int = YOUNG_THRESHOLD) -> Iterator[None]:
     """Collect the young generation every ``young`` new containers (not 700) inside the
-    block, older ones proportionally less often; the thresholds are restored after it,
-    also when it raises. Collection stays on: a block that does make cycles is still
-    cleaned up, only later."""
+    block, older ones proportionally less often, and leave out of every collection the
+    objects that existed before it (``gc.freeze``: a long-running process, a flow
+    worker, has many, and none of them is the block's garbage). Thresholds and frozen
+    objects are restored after the block, also when it raises; a caller that froze
+    objects itself keeps them frozen. Collection stays on: cycles the block makes are
+    still cleaned up, only later."""
     before = gc.get_threshold()
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
     gc.set_threshold(max(young, before[0]), *before[1:])
     try:
         yield
     finally:
         gc.set_threshold(*before)
+        if freeze:
+            gc.unfreeze()

@@ -54,3 +54,21 @@ def test_publish_site_builds_with_fewer_collections(tmp_path: Path) -> None:
         assert gc.get_threshold() == before
     finally:
         env.close()
+
+
+def test_what_existed_before_is_left_out_of_collections_inside_only() -> None:
+    assert gc.get_freeze_count() == 0
+    with fewer_collections():
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+
+
+def test_objects_a_caller_froze_stay_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with fewer_collections():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
