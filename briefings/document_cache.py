@@ -161,9 +161,10 @@ class DocumentCache:
                     return CachedFile(path, meta, raw, end, digest)
         return None
 
-    def parse(self, raw: bytes, path: Path) -> BriefingFile | CachedFile:
-        """:func:`parse_document`, from the cache when these bytes were parsed before."""
-        digest = sha256_bytes(raw)
+    def parse(self, raw: bytes, path: Path, digest: str | None = None) -> BriefingFile | CachedFile:
+        """:func:`parse_document`, from the cache when these bytes were parsed before
+        (``digest``: their SHA-256, when the caller has just worked it out)."""
+        digest = digest or sha256_bytes(raw)
         found = self._cached(digest, path, raw)
         if found is not None:
             return found
@@ -214,8 +215,8 @@ class DocumentCache:
             found = self._cached(known, path, None)
             if found is not None:
                 return found
-        raw, _ = self._read_and_note(name)
-        return self.parse(raw, Path(name))
+        raw, digest = self._read_and_note(name)
+        return self.parse(raw, Path(name), digest)
 
     def close(self) -> None:
         if self._db is None:

@@ -180,7 +180,7 @@ def collect_publications(
                 report.skipped.append(f"{record.id}: no approved text to publish")
             continue
         digest = sha256_bytes(raw)
-        document = parse(raw, workflow.path_of(record))
+        document = parse(raw, workflow.path_of(record), digest)
         try:
             # The stricter of the store's label and the one in the published bytes.
             record.tlp = strictest(record.tlp, TLP.parse(document.meta.get("tlp") or record.tlp))
@@ -1253,10 +1253,11 @@ def _publish_audience(
     writer = SiteWriter(output, workspace.config.publishing.keep_releases, ledger)
     live, live_manifest = writer.live_manifest()
     verified: dict[str, str] = {}  # files taken from the live release, bytes checked
+    found_intact: set[str] = set()  # live files whose stat this build found as recorded
     builder.pages = PageCache(
         build_fingerprint(_template_dirs(workspace), builder.settings()),
         record.page_keys(live_manifest),
-        _live_reader(live, live_manifest, verified, record.stats(live_manifest)),
+        _live_reader(live, live_manifest, verified, record.stats(live_manifest), found_intact),
         record.units(live_manifest),
     )
     files = builder.build(allowed)
@@ -1325,7 +1326,7 @@ def _publish_audience(
         )  # fmt: skip
         return report
     release_name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}-{digests[MANIFEST][:8]}"
-    intact = _intact_checker(live, record.stats(live_manifest))
+    intact = _intact_checker(live, record.stats(live_manifest), found_intact)
     final, report.written, report.linked = writer.write(
         files, release_name, digests, set(verified), intact
     )
@@ -1361,19 +1362,21 @@ def _file_stat(path: str) -> list[int] | None:
 
 
 def _intact_checker(
-    live: Path | None, stats: dict[str, list[int]]
+    live: Path | None, stats: dict[str, list[int]], found: set[str] = frozenset()
 ) -> Callable[[str], list[int] | None] | None:
     """The stat (size, inode, mtime, ctime) of a file of the live release when it is as
     it was written (the same as recorded right after: then it still holds the bytes its
     manifest lists, and need not be read to be hard-linked into the next release or kept
-    in a recycled one), else None."""
+    in a recycled one), else None. ``found``: files this build already found so (while
+    reusing pages): not looked at again. The live site is served as it is meanwhile; a
+    file changed since shows in its stat at the next build, which then reads it."""
     if live is None or not stats:
         return None
     base = str(live)
 
     def intact(path: str) -> list[int] | None:
         recorded = stats.get(path)
-        if recorded is not None and _file_stat(f"{base}/{path}") == recorded:
+        if recorded is not None and (path in found or _file_stat(f"{base}/{path}") == recorded):
             return recorded
         return None
 
@@ -1398,12 +1401,14 @@ def _live_reader(
     live_manifest: bytes | None,
     verified: dict[str, str],
     stats: dict[str, list[int]] | None = None,
+    found_intact: set[str] | None = None,
 ) -> Callable[[str], bytes | LiveFile | None]:
     """Reads a file of the live release if its bytes are still the ones its signed
     manifest lists (recording their digest in ``verified``); None otherwise. A file
     whose size, inode, mtime and ctime are still those ``stats`` recorded right after
     the release was written is neither read nor hashed (a :class:`LiveFile` stands in
-    for it); any difference means reading and hashing it."""
+    for it, and its path goes in ``found_intact``); any difference means reading and
+    hashing it."""
     listed = read_manifest(live_manifest.decode("utf-8", "replace")) if live_manifest else {}
     stats = stats or {}
     base = str(live) if live else ""
@@ -1416,6 +1421,8 @@ def _live_reader(
         recorded = stats.get(path)
         if recorded and _file_stat(full) == recorded:
             verified[path] = expected
+            if found_intact is not None:
+                found_intact.add(path)
             return LiveFile(full, expected)  # its bytes are read only if needed
         try:
             with open(full, "rb") as handle:
