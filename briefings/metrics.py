@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from html import escape
 from typing import Any
 
-from briefings.models import AuditEntry
+from briefings.models import AuditEntry, BriefingRecord
 from briefings.store import Store
 
 # -- run records ---------------------------------------------------------------------------
@@ -214,14 +214,16 @@ def collect_briefing_times(
     briefing_ids: Iterable[str] | None = None,
     *,
     pending: dict[str, datetime] | None = None,
+    records: list[BriefingRecord] | None = None,
 ) -> list[BriefingTimes]:
     """Every briefing's times (or those named), from the store and its audit log.
 
     ``pending`` maps briefings about to be published (in their own language) to the
     time that publication will be recorded with: the publishing stage draws the status
     page before it records what it published, and the page must not change when the
-    next run finds the record."""
-    records = store.list_briefings()
+    next run finds the record. ``records``: every briefing record, when the caller has
+    just read them."""
+    records = store.list_briefings() if records is None else records
     if briefing_ids is not None:
         wanted = set(briefing_ids)
         records = [r for r in records if r.id in wanted]

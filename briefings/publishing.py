@@ -149,16 +149,23 @@ def _approved_at(approvals: list[ApprovalRecord], digest: str) -> datetime | Non
 
 
 def collect_publications(
-    workflow: Workflow, report: PublishReport, documents: DocumentCache | None = None
+    workflow: Workflow,
+    report: PublishReport,
+    documents: DocumentCache | None = None,
+    records: list[BriefingRecord] | None = None,
 ) -> list[Publication]:
-    """Every briefing and translation that may be published now, with its exact bytes."""
+    """Every briefing and translation that may be published now, with its exact bytes.
+    ``records``: every briefing record, when the caller has just read them."""
     store = workflow.store
     documents = documents or DocumentCache(None)
     parse = documents.parse
     published = _published_hashes(store)
     every_approval = store.approvals_by_briefing()  # one query, not several per briefing
     publications = []
-    for record in store.list_briefings(states=PUBLISHED_STATES + REVISED_STATES):
+    wanted = PUBLISHED_STATES + REVISED_STATES
+    if records is None:
+        records = store.list_briefings(states=wanted)
+    for record in (r for r in records if r.state in wanted):
         first_digest, digest = published.get(record.id, (None, None))
         approvals = every_approval.get((record.id, record.lang), [])
         if record.state == "approved":
@@ -1175,7 +1182,8 @@ def _publish_site(
     documents = DocumentCache(workspace.root / "state" / "publish" / "documents.sqlite")
     try:
         workflow.sync(digest_of=documents.digest_of)  # unchanged files known by their stat
-        publications = collect_publications(workflow, report, documents)
+        records = store.list_briefings()  # as the sync left them: read once for what follows
+        publications = collect_publications(workflow, report, documents, records)
     finally:
         documents.close()
     times = {
@@ -1183,7 +1191,8 @@ def _publish_site(
         for t in collect_briefing_times(
             store,
             {p.id for p in publications},
-            pending={r.id: now for r in store.list_briefings(states=["approved"])},
+            pending={r.id: now for r in records if r.state == "approved"},
+            records=records,
         )
     }
     key = load_or_create_key(workspace.root / "keys")
@@ -1573,7 +1582,7 @@ def _write_json(path: Path, value: object) -> None:
     """``value`` as JSON in ``path``, replaced at once (read by this code only: no sorting)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(value), "utf-8")
+    tmp.write_text(json.dumps(value, check_circular=False), "utf-8")
     tmp.replace(path)
 
 
