@@ -38,10 +38,12 @@ import shutil
 import sqlite3
 import zlib
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from xml.sax.saxutils import escape as xml_escape
 
 from briefings.approval import Workflow
@@ -885,6 +887,13 @@ def manifest_bytes(files: dict[str, bytes], digests: dict[str, str] | None = Non
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+@lru_cache(maxsize=4)
+def manifest_entries(data: bytes) -> Mapping[str, str]:
+    """:func:`read_manifest` of a manifest's bytes, read-only and parsed once per build
+    (a build asks for the live one four times, and it lists every file)."""
+    return MappingProxyType(read_manifest(data.decode("utf-8", "replace")))
+
+
 def read_manifest(text: str) -> dict[str, str]:
     entries = {}
     for line in text.splitlines():
@@ -944,7 +953,7 @@ class SiteWriter:
         release and only what differs is changed in it (see :meth:`_recycle`)."""
         digests = digests if digests is not None else file_digests(files)
         live, manifest = self.live_manifest()
-        previous = read_manifest(manifest.decode("utf-8", "replace")) if manifest else {}
+        previous = manifest_entries(manifest) if manifest else {}
         self._check_writable()
         try:
             self.releases.mkdir(parents=True, exist_ok=True)
@@ -1418,7 +1427,7 @@ def _live_reader(
     the release was written is neither read nor hashed (a :class:`LiveFile` stands in
     for it, and its path goes in ``found_intact``); any difference means reading and
     hashing it."""
-    listed = read_manifest(live_manifest.decode("utf-8", "replace")) if live_manifest else {}
+    listed = manifest_entries(live_manifest) if live_manifest else {}
     stats = stats or {}
     base = str(live) if live else ""
 
@@ -1490,7 +1499,7 @@ class _BuildRecord:
         record = self._load(live_manifest)
         if record.get("needles") != needles_digest or live_manifest is None:
             return set()
-        return set(read_manifest(live_manifest.decode("utf-8", "replace")).values())
+        return set(manifest_entries(live_manifest).values())
 
     def previous_scan(
         self, live_manifest: bytes | None
@@ -1505,7 +1514,7 @@ class _BuildRecord:
         needles = self.needles(record["needles_key"])
         if needles is None:
             return None
-        return needles, set(read_manifest(live_manifest.decode("utf-8", "replace")).values())
+        return needles, set(manifest_entries(live_manifest).values())
 
     def page_keys(self, live_manifest: bytes | None) -> dict[str, str]:
         keys = self._load(live_manifest).get("pages")
