@@ -105,7 +105,8 @@ def bytes_of(document: BriefingFile | CachedFile) -> bytes | CachedFile:
 
 class DocumentCache:
     """Parsed front matter of briefing files by their bytes' SHA-256, and the stat and
-    SHA-256 of each file read through :meth:`read`, kept in a SQLite file between runs
+    SHA-256 of each file read through :meth:`read` or :meth:`digest_of` (files no run
+    asks for go), kept in a SQLite file between runs
     (front matter as JSON, dates tagged): a rebuild reads thousands of unchanged files,
     and YAML is slow. Every row is read in one query on first use (one query per file
     cost more than parsing some of them); rows no run asked for lately are dropped when

@@ -84,9 +84,9 @@ class ReleaseLedger:
         try:
             found = json.loads(self._path(release).read_text("utf-8"))
             finished, inodes = int(found["finished_ns"]), dict(found["inodes"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        return FolderListing(base, finished - MARGIN_NS, inodes)
+            return FolderListing(base, finished - MARGIN_NS, inodes)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # a damaged entry: every folder is read
 
 
 class FolderListing:

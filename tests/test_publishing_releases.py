@@ -226,11 +226,16 @@ def test_a_live_file_changed_in_place_is_written_afresh_not_kept(env, tmp_path: 
     assert not (new / "style.css").read_bytes().startswith(b"/* changed */")
 
 
-def test_a_lost_or_damaged_ledger_means_reading_every_folder(env, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "damage", ["{damaged", '{"finished_ns": 1, "inodes": {"index.html": "x"}}', '{"inodes": []}']
+)
+def test_a_lost_or_damaged_ledger_means_reading_every_folder(
+    env, tmp_path: Path, damage: str
+) -> None:
     _, older, _ = two_releases(env)
     entry = env.root / "state" / "publish" / "public.releases" / f"{older.name}.json"
     assert entry.is_file()
-    entry.write_text("{damaged", "utf-8")
+    entry.write_text(damage, "utf-8")
     env.clock.advance(days=1)
     approve_topic(env, 1)
 
