@@ -132,11 +132,11 @@ class Workflow:
         for record in records:
             path = self.path_of(record)
             try:
-                if digest_of is not None and digest_of(path) == record.content_hash:
-                    if record.state_reason == "file missing":
-                        notes.append(self._file_restored(record))
-                    continue
-                raw = path.read_bytes()
+                digest = digest_of(path) if digest_of is not None else None
+                raw = None
+                if digest is None or digest != record.content_hash:  # changed or unknown: read
+                    raw = path.read_bytes()
+                    digest = sha256_bytes(raw)
             except FileNotFoundError:
                 if (
                     record.state not in ("withdrawn", "corrected")
@@ -144,8 +144,7 @@ class Workflow:
                 ):
                     notes.append(self._file_missing(record))
                 continue
-            digest = sha256_bytes(raw)
-            if digest != record.content_hash:
+            if raw is not None and digest != record.content_hash:
                 notes.append(
                     self._record_edit(
                         record, raw, digest, UNKNOWN_EDITOR, "edited outside briefings"

@@ -48,10 +48,15 @@ def _body_after(text: str, end: int) -> str:
     return (parts[end + 1] if len(parts) > end + 1 else "").strip() + "\n"
 
 
-def file_stat(st: os.stat_result) -> str:
+def file_stat(st: os.stat_result) -> list[int]:
     """What changes whenever a file's bytes do: size, inode, mtime and ctime (the last
-    cannot be set back by hand)."""
-    return f"{st.st_size} {st.st_ino} {st.st_mtime_ns} {st.st_ctime_ns}"
+    cannot be set back by hand). The publishing stage knows live files by it too."""
+    return [st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _stat_text(st: os.stat_result) -> str:
+    """:func:`file_stat` as this cache stores it."""
+    return " ".join(map(str, file_stat(st)))
 
 
 class CachedFile:
@@ -179,7 +184,7 @@ class DocumentCache:
     def _known_digest(self, name: str) -> str | None:
         """The recorded digest of the file at ``name`` if its stat is the recorded one."""
         known = self._known_files().get(name)
-        if known is not None and known[0] == file_stat(os.stat(name)):
+        if known is not None and known[0] == _stat_text(os.stat(name)):
             self._seen[name] = known
             return known[1]
         return None
@@ -192,9 +197,9 @@ class DocumentCache:
             raw = handle.read()
             after = os.fstat(handle.fileno())
         digest = sha256_bytes(raw)
-        stat = file_stat(after)
+        stat = _stat_text(after)
         changed_at = max(after.st_mtime_ns, after.st_ctime_ns)
-        if stat == file_stat(before) and self.clock_ns() - changed_at > SETTLED_NS:
+        if stat == _stat_text(before) and self.clock_ns() - changed_at > SETTLED_NS:
             self._seen[name] = (stat, digest)
         return raw, digest
 

@@ -50,7 +50,7 @@ from briefings.approval import Workflow
 from briefings.boilerplate import boilerplate_matcher, drafting_templates, label_list_matcher
 from briefings.collection import fewer_collections
 from briefings.config import AudienceConfig
-from briefings.document_cache import DocumentCache, body_of, bytes_of
+from briefings.document_cache import DocumentCache, body_of, bytes_of, file_stat
 from briefings.documents import sha256_bytes
 from briefings.errors import PublishError, WorkflowError
 from briefings.labels import glossary_labels
@@ -1370,13 +1370,11 @@ def _publish_audience(
 
 
 def _file_stat(path: str) -> list[int] | None:
-    """What changes whenever a file's bytes do: size, inode, mtime and ctime (the last
-    cannot be set back by hand)."""
+    """:func:`file_stat` of the file at ``path``; None when there is none."""
     try:
-        st = os.stat(path)
+        return file_stat(os.stat(path))
     except OSError:
         return None
-    return [st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
 
 
 def _intact_checker(

@@ -116,14 +116,13 @@ class FolderListing:
             st = os.lstat(full)
             if stat.S_ISDIR(st.st_mode) and st.st_ctime_ns < self.trusted_before_ns:
                 return known
-        return scan_folder(full, self)
+        self.read_from_disk += 1
+        return scan_folder(full)
 
 
-def scan_folder(full: str, listing: FolderListing | None = None) -> list[Entry]:
+def scan_folder(full: str) -> list[Entry]:
     """The entries of the folder at ``full`` as they are on disk; anything that is
     neither a folder nor a regular file (a symbolic link, say) gets inode -1."""
-    if listing is not None:
-        listing.read_from_disk += 1
     out: list[Entry] = []
     with os.scandir(full) as entries:
         for entry in entries:
