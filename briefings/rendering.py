@@ -21,6 +21,7 @@ import markdown
 import nh3
 
 from briefings import progress
+from briefings.fast_markdown import FastMarkdown
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,9 @@ MIN_PARALLEL = 64  # fewer texts than this are rendered in the publishing proces
 
 
 def new_markdown() -> markdown.Markdown:
-    """A Markdown converter with the renderer's extensions (reset it between texts)."""
-    return markdown.Markdown(
+    """A Markdown converter with the renderer's extensions (reset it between texts):
+    Python-Markdown's output, faster (:mod:`briefings.fast_markdown`)."""
+    return FastMarkdown(
         extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS, output_format="html"
     )
 
