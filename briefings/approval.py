@@ -94,11 +94,14 @@ class Workflow:
         self.audit = AuditLog(store)
         self.clock = clock
         self.policy = workspace.config.policy
+        self._paths: dict[str, Path] = {}  # record.path -> absolute (asked thrice a run)
 
     # -- files and records ------------------------------------------------------------
 
     def path_of(self, record: BriefingRecord, lang: str | None = None) -> Path:
-        path = self.workspace.resolve(record.path)
+        path = self._paths.get(record.path)
+        if path is None:
+            path = self._paths[record.path] = self.workspace.resolve(record.path)
         if lang and lang != record.lang:
             return path.with_name(f"{path.stem}.{lang}{path.suffix}")
         return path

@@ -162,7 +162,10 @@ class DocumentCache:
         row = self._stored(digest)
         if row is not None:
             with contextlib.suppress(Exception):  # a damaged entry: parse again
-                meta, end = json.loads(row, object_hook=_undate)
+                # (the hook is slow: only rows holding a date need it)
+                meta, end = (
+                    json.loads(row, object_hook=_undate) if "$date" in row else json.loads(row)
+                )
                 if isinstance(meta, dict) and isinstance(end, int):
                     return CachedFile(path, meta, raw, end, digest)
         return None

@@ -188,7 +188,8 @@ def collect_publications(
             if record.state != "withdrawn":
                 report.skipped.append(f"{record.id}: no approved text to publish")
             continue
-        digest = sha256_bytes(raw)
+        if record.state == "approved":  # (a stored text was just checked against its digest)
+            digest = sha256_bytes(raw)
         document = parse(raw, workflow.path_of(record), digest)
         try:
             # The stricter of the store's label and the one in the published bytes.

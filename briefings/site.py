@@ -187,6 +187,10 @@ class Publication:
     updated: datetime
     provenance: dict[str, Any] = field(default_factory=dict)
     withdrawn: dict[str, Any] | None = None
+    id: str = field(init=False, repr=False, compare=False)  # the record's (asked 150,000 times)
+
+    def __post_init__(self) -> None:
+        self.id = self.record.id
 
     @property
     def body(self) -> str:
@@ -200,10 +204,6 @@ class Publication:
         if isinstance(self.raw, bytes):
             return hashlib.sha256(self.raw).hexdigest()
         return self.raw.digest
-
-    @property
-    def id(self) -> str:
-        return self.record.id
 
     @property
     def title(self) -> str:
@@ -286,7 +286,7 @@ class SiteBuilder:
         self._signatures: dict[int, str] = {}
         self._signed: list[Publication] = []
         self._labels_by_pub: dict[int, tuple[Publication, tuple[str, ...]]] = {}
-        self._versions_signatures: dict[str | None, tuple] = {}
+        self._versions_signatures: dict[str | None, str] = {}
         self._listing_langs: dict[str, set[str]] = {}
         self.audience = audience
         self.site_title = audience.title or site_title
@@ -629,12 +629,14 @@ class SiteBuilder:
             found = self._labels_by_pub[id(pub)] = (pub, labels)
         return found[1]
 
-    def _versions_signature(self, briefing_id: str | None) -> tuple:
-        """The signatures of a briefing in every language (each of its pages asks)."""
+    def _versions_signature(self, briefing_id: str | None) -> str:
+        """One digest of the signatures of a briefing in every language (each of its
+        pages asks, three times: a short string keeps the units quick to digest)."""
         found = self._versions_signatures.get(briefing_id)
         if found is None:
             versions = (self._versions.get(briefing_id) or {}) if briefing_id else {}
-            found = tuple((lang, self._signature(v)) for lang, v in sorted(versions.items()))
+            signed = tuple((lang, self._signature(v)) for lang, v in sorted(versions.items()))
+            found = hashlib.sha256(repr(signed).encode()).hexdigest() if signed else ""
             self._versions_signatures[briefing_id] = found
         return found
 
