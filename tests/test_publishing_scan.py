@@ -8,7 +8,13 @@ import json
 import random
 import re
 
-from briefings.publishing import _CLAUSE_END, LeakScanner, markdown_reading, prefix_tree_pattern
+from briefings.publishing import (
+    _CLAUSE_END,
+    LeakScanner,
+    cut_out,
+    markdown_reading,
+    prefix_tree_pattern,
+)
 
 IDS = [f"alert-2026-03-{day:02d}-incident-{n:05d}-{h}" for day, n, h in
        [(d, d * 37 % 1000, f"{d * 7919 % 65536:04x}") for d in range(1, 29)]]  # fmt: skip
@@ -73,3 +79,29 @@ def test_markdown_reading_breaks_clauses_at_every_block_start() -> None:
         for mark in ("*", "`", "__"):
             expected = expected.replace(mark, "")
         assert markdown_reading(text) == expected, repr(text)
+
+
+def _cut_one_by_one(text: str, forms: list[str]) -> str:
+    for form in forms:
+        text = text.replace(form, "\n\n")
+    return text
+
+
+def test_cut_out_cuts_every_occurrence_as_replacing_one_form_at_a_time_does() -> None:
+    rng = random.Random(3)
+    fragments = ["<p>alpha beta</p>", "<p>gamma</p>", "&lt;p&gt;alpha beta&lt;/p&gt;", "delta"]
+    for _ in range(2000):
+        parts = [
+            rng.choice([*fragments, "x", " y ", "<br>", "\n"]) for _ in range(rng.randint(0, 12))
+        ]
+        text = "".join(parts)
+        forms = rng.sample(fragments, rng.randint(0, len(fragments)))
+        assert cut_out(text, forms) == _cut_one_by_one(text, forms), (text, forms)
+
+
+def test_cut_out_leaves_the_later_of_two_overlapping_occurrences() -> None:
+    # "abcd" and "cdef" overlap in "abcdef": the first is cut, the other stays whole to
+    # be scanned (never less text scanned than a cut of one of them would leave).
+    assert cut_out("xx abcdef yy", ["cdef", "abcd"]) == "xx \n\nef yy"
+    assert cut_out("abab", ["ab", "ab"]) == "\n\n\n\n"
+    assert cut_out("text", ["", "zz"]) == "text"
