@@ -710,11 +710,18 @@ class LeakScanner:
             hits += fragment_hits
             sums |= fragment_sums
 
-        # As they are in pages and JSON strings, and escaped once in Atom and RSS.
-        forms = [*fragments, *(xml_escape(f) for f in fragments)]
-        found, text = readable_clauses(
-            path, data, (lambda text: cut_out(text, forms)) if fragments else None
-        )
+        escaped = [xml_escape(f) for f in fragments]
+
+        def cut(text: str) -> str:
+            # As they are in pages and JSON strings, escaped once in Atom and RSS: the
+            # first fragment tells which (any fragment left in is read with the rest).
+            if fragments[0] in text:
+                return cut_out(text, fragments)
+            if escaped[0] in text:
+                return cut_out(text, escaped)
+            return cut_out(text, [*fragments, *escaped])
+
+        found, text = readable_clauses(path, data, cut if fragments else None)
         hits += self._hits(found, text)
         sums.update(map(clause_sum, found))
         problems: list[str] = []
@@ -727,18 +734,24 @@ class LeakScanner:
 
 
 def cut_out(text: str, forms: Iterable[str]) -> str:
-    """``text`` with every occurrence of each of ``forms`` replaced by a blank line (what
-    stood before and after are clauses of their own); where two occurrences overlap,
-    the first one is cut and the rest of the other stays. One pass over the text: a feed
-    carries tens of fragments, and replacing them one by one copied it each time."""
+    """``text`` with one occurrence of each of ``forms`` replaced by a blank line (what
+    stood before and after are clauses of their own): the first after the occurrence of
+    the form before it, else the first. Where two overlap, the earlier is cut and the
+    other stays. What is not cut is scanned with the rest of the file, so this may leave
+    text in, never take more out. Forms usually follow one another in the text (a feed's
+    entries), so each search starts where the last one ended: a feed of tens of fragments
+    is read about once, not once per fragment."""
     spans = []
+    after = 0
     for form in forms:
         if not form:
             continue
-        start = text.find(form)
-        while start >= 0:
+        start = text.find(form, after)
+        if start < 0 and after:  # one that starts before: it may end past ``after``
+            start = text.find(form, 0, after + len(form) - 1)
+        if start >= 0:
             spans.append((start, start + len(form)))
-            start = text.find(form, start + len(form))
+            after = start + len(form)
     if not spans:
         return text
     spans.sort()
