@@ -1007,25 +1007,33 @@ class SiteWriter:
             folders = {f"{base}/{path}" for path, kind in present.items() if kind < 0}
             if present or os.path.isdir(base):  # recycled
                 folders.add(base)
-            for path, data in sorted(files.items()):
+            fixed = (MANIFEST, SIGNATURE)  # new in every release
+            rest = files
+            if present and live and intact is not None:
+                # Most files of a recycled release are already the live file itself (the
+                # same inode, unchanged since it was recorded): nothing to do for them.
+                rest = {}
+                for path, data in files.items():
+                    there = present.get(path)  # the recycled tree's inode at this path
+                    if there is not None and previous.get(path) == digests[path]:
+                        stat = intact(path) if path not in fixed else None
+                        if stat is not None and stat[1] == there:
+                            linked += 1
+                            kept[path] = stat
+                            continue
+                    rest[path] = data
+            for path, data in sorted(rest.items()):
                 target = f"{base}/{path}"
                 folder = target.rpartition("/")[0]
                 if folder not in folders:
                     _make_folder(folder)
                     folders.add(folder)
-                there = present.get(path)  # the recycled tree's inode at this path
-                unchanged = previous.get(path) == digests[path] and path not in (
-                    MANIFEST,
-                    SIGNATURE,
-                )
+                there = present.get(path)
+                unchanged = previous.get(path) == digests[path] and path not in fixed
                 if live and unchanged:
                     old = f"{source}/{path}"
                     stat = intact(path) if intact is not None else None
                     inode = stat[1] if stat is not None else None
-                    if there is not None and inode is not None and there == inode:
-                        linked += 1  # already the live file itself: nothing to do
-                        kept[path] = stat
-                        continue
                     if (
                         inode is not None
                         or path in verified
