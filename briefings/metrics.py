@@ -215,29 +215,31 @@ def collect_briefing_times(
     *,
     pending: dict[str, datetime] | None = None,
     records: list[BriefingRecord] | None = None,
+    audit: list[AuditEntry] | None = None,
 ) -> list[BriefingTimes]:
     """Every briefing's times (or those named), from the store and its audit log.
 
     ``pending`` maps briefings about to be published (in their own language) to the
     time that publication will be recorded with: the publishing stage draws the status
     page before it records what it published, and the page must not change when the
-    next run finds the record. ``records``: every briefing record, when the caller has
-    just read them."""
+    next run finds the record. ``records``: every briefing record, ``audit``: the audit
+    log's entries of :data:`TIMED_ACTIONS` in log order, when the caller has just read
+    them."""
     records = store.list_briefings() if records is None else records
     if briefing_ids is not None:
         wanted = set(briefing_ids)
         records = [r for r in records if r.id in wanted]
     item_times = store.briefing_item_times([r.id for r in records])
-    audit: dict[str, list[AuditEntry]] = {}
+    by_briefing: dict[str, list[AuditEntry]] = {}
     # Only what times_from_audit reads: a long log is mostly edits and drafts.
-    for entry in store.audit_entries(actions=TIMED_ACTIONS):
-        if entry.briefing_id:
-            audit.setdefault(entry.briefing_id, []).append(entry)
+    for entry in store.audit_entries(actions=TIMED_ACTIONS) if audit is None else audit:
+        if entry.briefing_id and entry.action in TIMED_ACTIONS:
+            by_briefing.setdefault(entry.briefing_id, []).append(entry)
     langs = {r.id: r.lang for r in records}
     for briefing_id, at in (pending or {}).items():
         if briefing_id in langs:
             stamp = at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-            audit.setdefault(briefing_id, []).append(
+            by_briefing.setdefault(briefing_id, []).append(
                 AuditEntry(
                     0, stamp, "", "publish", briefing_id, langs[briefing_id], None, {}, "", ""
                 )
@@ -251,7 +253,7 @@ def collect_briefing_times(
                 record.lang,
                 first_published,
                 ingested,
-                audit.get(record.id, []),
+                by_briefing.get(record.id, []),
             )
         )
     return out

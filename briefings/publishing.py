@@ -55,13 +55,14 @@ from briefings.documents import sha256_bytes
 from briefings.errors import PublishError, WorkflowError
 from briefings.labels import glossary_labels
 from briefings.metrics import (
+    TIMED_ACTIONS,
     BriefingTimes,
     collect_briefing_times,
     latest_event,
     status_page,
     weekly_medians,
 )
-from briefings.models import ApprovalRecord, BriefingRecord
+from briefings.models import ApprovalRecord, AuditEntry, BriefingRecord
 from briefings.release_ledger import FolderListing, ReleaseLedger, finish_mark, scan_folder
 from briefings.rendering import MarkdownRenderer
 from briefings.signing import SigningKey, load_or_create_key
@@ -134,12 +135,17 @@ class PublishReport:
 # -- what is published ---------------------------------------------------------------
 
 
-def _published_hashes(store: Store) -> dict[str, tuple[str | None, str | None]]:
+def _published_hashes(
+    store: Store, entries: list[AuditEntry] | None = None
+) -> dict[str, tuple[str | None, str | None]]:
     """Per briefing, the first and the last text that were published (one pass over the
-    audit log rather than one query per briefing)."""
+    audit log rather than one query per briefing). ``entries``: the log's entries of
+    these actions and others, in log order, when the caller has just read them."""
     found: dict[str, tuple[str | None, str | None]] = {}
-    for entry in store.audit_entries(actions=["publish"]):
-        if entry.briefing_id:
+    if entries is None:
+        entries = store.audit_entries(actions=["publish"])
+    for entry in entries:
+        if entry.briefing_id and entry.action == "publish":
             first = found.get(entry.briefing_id, (entry.content_hash, None))[0]
             found[entry.briefing_id] = (first, entry.content_hash)
     return found
@@ -155,13 +161,15 @@ def collect_publications(
     report: PublishReport,
     documents: DocumentCache | None = None,
     records: list[BriefingRecord] | None = None,
+    audit: list[AuditEntry] | None = None,
 ) -> list[Publication]:
     """Every briefing and translation that may be published now, with its exact bytes.
-    ``records``: every briefing record, when the caller has just read them."""
+    ``records``: every briefing record, ``audit``: the audit log's entries of (at least)
+    its publications, when the caller has just read them."""
     store = workflow.store
     documents = documents or DocumentCache(None)
     parse = documents.parse
-    published = _published_hashes(store)
+    published = _published_hashes(store, audit)
     every_approval = store.approvals_by_briefing()  # one query, not several per briefing
     publications = []
     wanted = PUBLISHED_STATES + REVISED_STATES
@@ -1233,8 +1241,11 @@ def _publish_site(
     documents = DocumentCache(workspace.root / "state" / "publish" / "documents.sqlite")
     try:
         workflow.sync(digest_of=documents.digest_of)  # unchanged files known by their stat
-        records = store.list_briefings()  # as the sync left them: read once for what follows
-        publications = collect_publications(workflow, report, documents, records)
+        # As the sync left them, read once for what follows: the records, and the audit
+        # entries of publications and of the response times.
+        records = store.list_briefings()
+        audit = store.audit_entries(actions={*TIMED_ACTIONS, "publish"})
+        publications = collect_publications(workflow, report, documents, records, audit)
     finally:
         documents.close()
     times = {
@@ -1244,6 +1255,7 @@ def _publish_site(
             {p.id for p in publications},
             pending={r.id: now for r in records if r.state == "approved"},
             records=records,
+            audit=audit,
         )
     }
     key = load_or_create_key(workspace.root / "keys")
