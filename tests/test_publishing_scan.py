@@ -8,13 +8,8 @@ import json
 import random
 import re
 
-from briefings.publishing import (
-    _CLAUSE_END,
-    LeakScanner,
-    cut_out,
-    markdown_reading,
-    prefix_tree_pattern,
-)
+from briefings.id_search import IdFinder, prefix_tree_pattern
+from briefings.publishing import _CLAUSE_END, LeakScanner, cut_out, markdown_reading
 
 IDS = [f"alert-2026-03-{day:02d}-incident-{n:05d}-{h}" for day, n, h in
        [(d, d * 37 % 1000, f"{d * 7919 % 65536:04x}") for d in range(1, 29)]]  # fmt: skip
@@ -51,6 +46,28 @@ def test_the_prefix_tree_pattern_finds_an_id_exactly_where_one_occurs() -> None:
         found = set(re.findall(prefix_tree_pattern(ids), text))
         assert bool(found) == any(i in text for i in ids), (ids, text)
         assert found <= ids
+
+
+def test_the_id_finder_finds_every_id_that_occurs() -> None:
+    rng = random.Random(8)
+    for _ in range(5000):
+        count = rng.choice([1, 3, 12])
+        ids = {"".join(rng.choice("ab-1") for _ in range(rng.randint(1, 7))) for _ in range(count)}
+        text = "".join(rng.choice("ab-1 x") for _ in range(rng.randint(0, 60)))
+        found = IdFinder(ids).find(text)
+        present = {i for i in ids if i in text}
+        assert found <= present, (ids, text)
+        # Each id present is found, or a longer one found where it occurs starts with it.
+        for i in present:
+            assert i in found or any(f.startswith(i) and f in text for f in found), (i, ids, text)
+
+
+def test_the_id_finder_searches_few_prefixes_for_ids_of_the_same_shapes() -> None:
+    finder = IdFinder(IDS)
+    assert len(finder._groups) <= 8
+    text = f"<a href='../{IDS[40]}/'>x</a> alert-2026-03 alerts digest-2026 {IDS[3]}--9"
+    assert finder.find(text) == {IDS[40], IDS[3]}
+    assert IdFinder([]).find(text) == set()
 
 
 def test_the_clause_end_pattern_splits_as_its_plain_form() -> None:
