@@ -126,3 +126,14 @@ def test_cut_out_never_takes_out_more_than_one_occurrence_of_a_form() -> None:
     # Out of order: the search from the last one found wraps to the start.
     assert cut_out("one two three", ["three", "one"]) == "\n\n two \n\n"
     assert cut_out("xabcx", ["bcx", "ab"]) == "x\n\ncx"  # "ab" starts first; "bcx" stays
+
+
+def test_cut_out_finds_long_fragments_past_places_that_only_start_like_them() -> None:
+    # Long forms are looked for by their first characters, then compared whole.
+    common = "<p>" + "shared opening words " * 5
+    first, second = common + "one</p>", common + "two</p>"
+    text = f"{common}three</p> {second} {common}x {first} {second[:-1]}"
+    expected = f"{common}three</p> \n\n {common}x \n\n {second[:-1]}"
+    assert cut_out(text, [first, second]) == expected
+    assert cut_out(text, [second, first]) == _cut_one_by_one(text, [second, first])
+    assert cut_out(common, [first]) == common
