@@ -214,6 +214,24 @@ def test_published_bytes_changed_in_the_database_are_never_republished(env) -> N
     assert files.get(f"en/{briefing_id}.md") in (raw, None)
 
 
+def test_the_stored_published_text_is_checked_when_the_file_no_longer_holds_it(env) -> None:
+    # The file still holding the published text stands in for the store's copy; once
+    # edited (not approved again), only the store's copy is left, and a forged one goes.
+    briefing_id = clear_alert(env)
+    raw = pf.approved(env, briefing_id)
+    pf.publish(env, audiences=["public"])
+    forged = raw.replace(b"twelve wards", b"all wards; pay the ransom to 1BoatSLRHt")
+    env.sql("UPDATE content_blobs SET content = ? WHERE sha256 = ?", (forged, pf.sha256(raw)))
+    env.write(briefing_id, raw.replace(b"twelve wards", b"nine wards"))  # a text editor
+
+    report = pf.publish(env, audiences=["public"])
+
+    files = pf.site_files(pf.output(env))
+    assert pf.files_containing(files, "1BoatSLRHt") == []
+    assert pf.files_containing(files, "nine wards") == []
+    assert any("changed in the database" in s and briefing_id in s for s in report.skipped)
+
+
 def test_the_markdown_copy_is_the_approved_bytes_to_the_byte(env) -> None:
     briefing_id = clear_alert(env)
     front, _, _ = env.read(briefing_id).partition(b"\n---\n")
