@@ -121,16 +121,24 @@ class Workflow:
     # -- edits --------------------------------------------------------------------------
 
     def sync(
-        self, briefing_id: str | None = None, digest_of: Callable[[Path], str] | None = None
+        self,
+        briefing_id: str | None = None,
+        digest_of: Callable[[Path], str] | None = None,
+        records: list[BriefingRecord] | None = None,
     ) -> list[str]:
         """Notice files changed outside this program: void their approvals, back to review.
 
-        Returns one message per briefing whose file changed or went missing.
+        Returns one message per briefing whose file changed or went missing (every change
+        it makes to the store has one: none means the records are as they were).
         ``digest_of(path)``: the SHA-256 of a file's bytes, when the caller knows a
         cheaper way to it than reading them (a file known by its stat); any file whose
-        digest differs is read.
+        digest differs is read. ``records``: every briefing record, when the caller has
+        just read them.
         """
-        records = [self.record(briefing_id)] if briefing_id else self.store.list_briefings()
+        if briefing_id:
+            records = [self.record(briefing_id)]
+        elif records is None:
+            records = self.store.list_briefings()
         notes = []
         for record in records:
             path = self.path_of(record)

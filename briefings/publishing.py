@@ -1240,10 +1240,12 @@ def _publish_site(
     report = PublishReport()
     documents = DocumentCache(workspace.root / "state" / "publish" / "documents.sqlite")
     try:
-        workflow.sync(digest_of=documents.digest_of)  # unchanged files known by their stat
-        # As the sync left them, read once for what follows: the records, and the audit
-        # entries of publications and of the response times.
+        # Unchanged files are known by their stat. The records, as the sync left them, are
+        # read once for what follows, as are the audit entries of publications and of the
+        # response times.
         records = store.list_briefings()
+        if workflow.sync(digest_of=documents.digest_of, records=records):
+            records = store.list_briefings()  # changed by the sync
         audit = store.audit_entries(actions={*TIMED_ACTIONS, "publish"})
         publications = collect_publications(workflow, report, documents, records, audit)
     finally:
