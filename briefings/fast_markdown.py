@@ -19,6 +19,7 @@ Python-Markdown does.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import markdown
@@ -43,10 +44,15 @@ def required_strings(expression: re.Pattern[str]) -> Needs | None:
     """Strings of which any match of ``expression`` contains at least one (None when
     that cannot be told: case-insensitive expressions, or a match that may be made of
     character classes alone)."""
-    if sre_parse is None or expression.flags & re.IGNORECASE:
+    return _required_strings(expression.pattern, expression.flags)
+
+
+@lru_cache(maxsize=512)  # asked for each pattern and processor of every document
+def _required_strings(pattern: str, flags: int) -> Needs | None:
+    if sre_parse is None or flags & re.IGNORECASE:
         return None
     try:
-        parsed = sre_parse.parse(expression.pattern, expression.flags)
+        parsed = sre_parse.parse(pattern, flags)
     except Exception:  # an expression this parser does not take: no filter
         return None
     return _needs(list(parsed))
@@ -105,20 +111,12 @@ class FilteredInlineProcessor(InlineProcessor):
 
     def __init__(self, md: markdown.Markdown):
         super().__init__(md)
-        self._needs_by_expression: dict[tuple[str, int], Needs | None] = {}
         self._plan: list[tuple[Any, Needs | None]] = []
 
     def run(self, tree: Any, ancestors: list[str] | None = None) -> Any:
         # The patterns in order, each with what a text must hold for it to match:
         # worked out per conversion, as extensions may change the patterns.
-        plan = []
-        for pattern in self.inlinePatterns:
-            expression = pattern.getCompiledRegExp()
-            key = (expression.pattern, expression.flags)
-            if key not in self._needs_by_expression:
-                self._needs_by_expression[key] = required_strings(expression)
-            plan.append((pattern, self._needs_by_expression[key]))
-        self._plan = plan
+        self._plan = [(p, required_strings(p.getCompiledRegExp())) for p in self.inlinePatterns]
         return super().run(tree, ancestors)
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
