@@ -208,6 +208,7 @@ class FastMarkdown(markdown.Markdown):
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self._block_level = frozenset(self.block_level_elements)
+        self._levels: dict[Any, bool] = {}
         stock = self.treeprocessors["inline"]
         if type(stock) is InlineProcessor and hasattr(InlineProcessor, HOOK):
             priority = next(i.priority for i in self.treeprocessors._priority if i.name == "inline")
@@ -218,9 +219,14 @@ class FastMarkdown(markdown.Markdown):
             self.parser.__class__ = FilteredBlockParser
 
     def is_block_level(self, tag: Any) -> bool:
-        if isinstance(tag, str):
-            return tag.lower().rstrip("/") in self._block_level
-        return False
+        try:
+            found = self._levels.get(tag)  # (asked 400 times a page, of a dozen tags)
+        except TypeError:  # not hashable: not a tag name
+            return False
+        if found is None:
+            found = isinstance(tag, str) and tag.lower().rstrip("/") in self._block_level
+            self._levels[tag] = found
+        return found
 
 
 def _version() -> tuple[int, int]:

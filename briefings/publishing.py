@@ -48,7 +48,7 @@ from xml.sax.saxutils import escape as xml_escape
 
 from briefings.approval import Workflow
 from briefings.boilerplate import boilerplate_matcher, drafting_templates, label_list_matcher
-from briefings.collection import fewer_collections
+from briefings.collection import no_collections
 from briefings.config import AudienceConfig
 from briefings.document_cache import CachedFile, DocumentCache, body_of, bytes_of, file_stat
 from briefings.documents import BriefingFile, sha256_bytes
@@ -1224,7 +1224,7 @@ def publish_site(
     audiences: list[str] | None = None,
 ) -> PublishReport:
     """Build, check, sign and switch every audience's site; then record what was published."""
-    with fewer_collections():
+    with no_collections():
         return _publish_site(workspace, store, clock, labels, audiences)
 
 

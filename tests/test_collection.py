@@ -1,5 +1,5 @@
-"""Publishing collects cyclic garbage less often while it builds, and leaves the
-interpreter's thresholds as they were."""
+"""Publishing collects no cyclic garbage while it builds, and leaves the collector as it
+found it."""
 
 from __future__ import annotations
 
@@ -9,66 +9,59 @@ from pathlib import Path
 import publishing_fixtures as pf
 import pytest
 
-from briefings.collection import YOUNG_THRESHOLD, fewer_collections
+from briefings.collection import no_collections
 from briefings.publishing import publish_site
 
 
-def test_thresholds_are_raised_inside_and_restored_after() -> None:
-    before = gc.get_threshold()
-    with fewer_collections(50_000):
-        assert gc.get_threshold() == (max(50_000, before[0]), *before[1:])
-        assert gc.isenabled()
-    assert gc.get_threshold() == before
+def test_collection_is_off_inside_and_on_again_after() -> None:
+    assert gc.isenabled()
+    with no_collections():
+        assert not gc.isenabled()
+    assert gc.isenabled()
 
 
-def test_thresholds_are_restored_when_the_block_raises() -> None:
-    before = gc.get_threshold()
-    with pytest.raises(RuntimeError), fewer_collections():
+def test_collection_is_on_again_when_the_block_raises() -> None:
+    with pytest.raises(RuntimeError), no_collections():
         raise RuntimeError("build failed")
-    assert gc.get_threshold() == before
+    assert gc.isenabled()
 
 
-def test_a_higher_threshold_set_by_the_caller_is_kept() -> None:
-    before = gc.get_threshold()
-    gc.set_threshold(YOUNG_THRESHOLD * 2, *before[1:])
+def test_a_caller_that_turned_collection_off_keeps_it_off() -> None:
+    gc.disable()
     try:
-        with fewer_collections():
-            assert gc.get_threshold()[0] == YOUNG_THRESHOLD * 2
+        with no_collections():
+            pass
+        assert not gc.isenabled()
     finally:
-        gc.set_threshold(*before)
+        gc.enable()
 
 
-def test_publish_site_builds_with_fewer_collections(tmp_path: Path) -> None:
-    env = pf.make_site_env(tmp_path / "ws", languages=("en",))
+def test_publish_site_builds_without_a_collection(tmp_path: Path) -> None:
+    env = pf.make_site_env(tmp_path / "ws", languages=("en", "fr"))
     try:
-        pf.approved(env, pf.new_briefing(env, "Ransomware shuts hospital wards"))
-        seen: list[int] = []
+        for title in ("Ransomware shuts hospital wards", "Wiper hits water utility"):
+            pf.approved(env, pf.new_briefing(env, title))
+        collected_while_off: list[int] = []
+        seen: list[bool] = []
+
+        def count(phase: str, info: dict) -> None:
+            if phase == "start" and not gc.isenabled():  # (an explicit gc.collect())
+                collected_while_off.append(info["generation"])
 
         def labels(concept: str, lang: str) -> str:
-            seen.append(gc.get_threshold()[0])  # asked for while pages are built
+            seen.append(gc.isenabled())  # asked for while pages are built
             return pf.labels(concept, lang)
 
-        before = gc.get_threshold()
-        publish_site(env.workspace, env.store, clock=env.clock, labels=labels)
-        assert seen and min(seen) >= YOUNG_THRESHOLD
-        assert gc.get_threshold() == before
+        # A collection at nearly every allocation while collection is on.
+        gc.set_threshold(1, 1, 1)
+        gc.callbacks.append(count)
+        try:
+            publish_site(env.workspace, env.store, clock=env.clock, labels=labels)
+        finally:
+            gc.callbacks.remove(count)
+            gc.set_threshold(700, 10, 10)
+        assert seen and not any(seen)  # off while pages are built
+        assert collected_while_off == []
+        assert gc.isenabled()
     finally:
         env.close()
-
-
-def test_what_existed_before_is_left_out_of_collections_inside_only() -> None:
-    assert gc.get_freeze_count() == 0
-    with fewer_collections():
-        assert gc.get_freeze_count() > 0
-    assert gc.get_freeze_count() == 0
-
-
-def test_objects_a_caller_froze_stay_frozen() -> None:
-    gc.freeze()
-    try:
-        frozen = gc.get_freeze_count()
-        with fewer_collections():
-            pass
-        assert gc.get_freeze_count() == frozen
-    finally:
-        gc.unfreeze()
