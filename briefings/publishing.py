@@ -1525,6 +1525,8 @@ class _BuildRecord:
         self.path = path
         self.needles_path = path.with_suffix(".needles.json")
         self._record: dict | None = None
+        self._hashed: bytes | None = None  # the manifest whose digest is _manifest_digest
+        self._manifest_digest = ""
         self._needles: dict | None = None
 
     @staticmethod
@@ -1540,7 +1542,10 @@ class _BuildRecord:
             return {}
         if self._record is None:
             self._record = self._read(self.path)
-        if self._record.get("manifest") != hashlib.sha256(live_manifest).hexdigest():
+        if live_manifest is not self._hashed:  # once per manifest (1.4 MB; asked 5 times)
+            self._hashed = live_manifest
+            self._manifest_digest = hashlib.sha256(live_manifest).hexdigest()
+        if self._record.get("manifest") != self._manifest_digest:
             return {}
         return self._record
 
