@@ -185,7 +185,12 @@ class DocumentCache:
         return document
 
     def _known_digest(self, name: str) -> str | None:
-        """The recorded digest of the file at ``name`` if its stat is the recorded one."""
+        """The recorded digest of the file at ``name`` if its stat is the recorded one (or
+        was, earlier in this run: the sync and the collection both ask for a briefing's
+        file, and its bytes are checked against the digest whenever they are read)."""
+        seen = self._seen.get(name)
+        if seen is not None:
+            return seen[1]
         known = self._known_files().get(name)
         if known is not None and known[0] == _stat_text(os.stat(name)):
             self._seen[name] = known
