@@ -284,7 +284,11 @@ def _translations(
             if every_approval is not None
             else workflow.store.approvals(record.id, lang)
         )
-        reviewed = workflow.approved_bytes(record.id, lang, record=record, approvals=approvals)
+        reviewed = (  # (most translations have no approval at all: machine translations)
+            workflow.approved_bytes(record.id, lang, record=record, approvals=approvals)
+            if approvals
+            else None
+        )
         if reviewed is not None:
             document = documents.parse(reviewed, Path(path))
             reviewers = sorted({a.officer for a in approvals if not a.is_void})
