@@ -199,12 +199,19 @@ def test_a_published_briefing_edited_afterwards_stays_as_published_until_reappro
     assert files[f"en/{briefing_id}.md"] == env.read(briefing_id)
 
 
-def test_published_bytes_changed_in_the_database_are_never_republished(env) -> None:
+def _published_then_forged_in_the_store(env) -> tuple[str, bytes]:
+    """A briefing published, then its text in the store changed (a ransom note): its id
+    and the published bytes."""
     briefing_id = clear_alert(env)
     raw = pf.approved(env, briefing_id)
     pf.publish(env, audiences=["public"])
     forged = raw.replace(b"twelve wards", b"all wards; pay the ransom to 1BoatSLRHt")
     env.sql("UPDATE content_blobs SET content = ? WHERE sha256 = ?", (forged, pf.sha256(raw)))
+    return briefing_id, raw
+
+
+def test_published_bytes_changed_in_the_database_are_never_republished(env) -> None:
+    briefing_id, raw = _published_then_forged_in_the_store(env)
     pf.approved(env, other_alert(env, "Wiper hits water utility", "sector.water", "threat.wiper"))
 
     pf.publish(env, audiences=["public"])  # a rebuild for the new briefing
@@ -217,11 +224,7 @@ def test_published_bytes_changed_in_the_database_are_never_republished(env) -> N
 def test_the_stored_published_text_is_checked_when_the_file_no_longer_holds_it(env) -> None:
     # The file still holding the published text stands in for the store's copy; once
     # edited (not approved again), only the store's copy is left, and a forged one goes.
-    briefing_id = clear_alert(env)
-    raw = pf.approved(env, briefing_id)
-    pf.publish(env, audiences=["public"])
-    forged = raw.replace(b"twelve wards", b"all wards; pay the ransom to 1BoatSLRHt")
-    env.sql("UPDATE content_blobs SET content = ? WHERE sha256 = ?", (forged, pf.sha256(raw)))
+    briefing_id, raw = _published_then_forged_in_the_store(env)
     env.write(briefing_id, raw.replace(b"twelve wards", b"nine wards"))  # a text editor
 
     report = pf.publish(env, audiences=["public"])
