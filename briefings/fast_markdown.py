@@ -147,16 +147,17 @@ class FilteredInlineProcessor(InlineProcessor):
 # Block processors that leave a block alone when their expression finds nothing in it:
 # their test is a search of the block, or (test always true) their run puts the block
 # back and returns False. Checked in the code of Python-Markdown 3.11; with another
-# version (or another class under the name) every block is offered to every processor.
+# version every block is offered to every processor, and a subclass of these (which may
+# test otherwise) always is.
 BLOCK_FILTER_VERSION = (3, 11)
-BLOCK_FILTERS: dict[str, tuple[type, str]] = {
-    "hashheader": (blockprocessors.HashHeaderProcessor, "RE"),
-    "hr": (blockprocessors.HRProcessor, "SEARCH_RE"),
-    "deflist": (def_list.DefListProcessor, "RE"),
-    "quote": (blockprocessors.BlockQuoteProcessor, "RE"),
-    "footnote": (footnotes.FootnoteBlockProcessor, "RE"),
-    "abbr": (abbr.AbbrBlockprocessor, "RE"),
-    "reference": (blockprocessors.ReferenceProcessor, "RE"),
+BLOCK_FILTERS: dict[type, str] = {  # the class, and the name of its expression
+    blockprocessors.HashHeaderProcessor: "RE",
+    blockprocessors.HRProcessor: "SEARCH_RE",
+    def_list.DefListProcessor: "RE",
+    blockprocessors.BlockQuoteProcessor: "RE",
+    footnotes.FootnoteBlockProcessor: "RE",
+    abbr.AbbrBlockprocessor: "RE",
+    blockprocessors.ReferenceProcessor: "RE",
 }
 
 
@@ -169,12 +170,9 @@ class FilteredBlockParser(BlockParser):
     def parseDocument(self, lines: Any) -> Any:
         # The processors in order, worked out per document (extensions may change them).
         plan = []
-        for item in self.blockprocessors._priority:
-            processor = self.blockprocessors[item.name]
-            needs = None
-            known = BLOCK_FILTERS.get(item.name)
-            if known and type(processor) is known[0]:
-                needs = required_strings(getattr(processor, known[1]))
+        for processor in self.blockprocessors:
+            expression = BLOCK_FILTERS.get(type(processor))  # that class exactly
+            needs = required_strings(getattr(processor, expression)) if expression else None
             plan.append((processor, needs))
         self._plan = plan
         return super().parseDocument(lines)

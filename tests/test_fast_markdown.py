@@ -118,7 +118,7 @@ def test_the_renderer_uses_the_filtered_block_parser():
     assert isinstance(md.parser, FilteredBlockParser)
     md.convert("# Title\n\ntext")
     filtered = {type(p).__name__: needs for p, needs in md.parser._plan if needs is not None}
-    assert sorted(filtered) == sorted(cls.__name__ for cls, _ in BLOCK_FILTERS.values())
+    assert sorted(filtered) == sorted(cls.__name__ for cls in BLOCK_FILTERS)
     assert filtered["DefListProcessor"] == (":",)  # not " ": a space is in every block
 
 
