@@ -162,6 +162,7 @@ class DatabaseLock:
         self.name = name
         self.url = url
         self._conn: Any = None
+        self._held_key = 0
 
     @property
     def held(self) -> bool:
@@ -203,13 +204,17 @@ class DatabaseLock:
         except BaseException:
             conn.close()
             raise
-        self._conn = conn
+        self._conn, self._held_key = conn, key
         return self
 
     def release(self) -> None:
-        """Let the lock go (closing its connection ends the session that holds it)."""
+        """Let the lock go: unlocked first, then its connection closed. (The server ends
+        a closed session a moment later, and until then the lock still shows as held:
+        a test that looked at once saw it, now and then.)"""
         conn, self._conn = self._conn, None
         if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.execute("SELECT pg_advisory_unlock(%s)", (self._held_key,))
             with contextlib.suppress(Exception):
                 conn.close()
 
