@@ -36,6 +36,7 @@ from importlib import resources
 
 import pycountry
 import yaml
+from spacy.attrs import IS_ALPHA, IS_STOP, NORM
 from spacy.language import Language
 from spacy.tokens import Doc, Span, SpanGroup, Token
 
@@ -378,6 +379,10 @@ def _fold_phrase(fold: Callable[[str], str], text: str) -> str:
 
 class CountryMatcher:
     """Finds countries in a Doc; see the module docstring."""
+
+    # NORM for the matcher, IS_ALPHA and IS_STOP for the words beside a name
+    # (:func:`_is_capitalized_word`; :func:`nlp.pipeline.compute_only_what_is_read`).
+    lexical_attributes = frozenset({NORM, IS_ALPHA, IS_STOP})
 
     def __init__(self, nlp: Language, name: str, spans_key: str):
         self.name = name

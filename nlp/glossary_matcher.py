@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 
+from spacy.attrs import NORM
 from spacy.language import Language
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.util import minibatch
@@ -72,6 +73,9 @@ def _is_latin_alnum(char: str) -> bool:
 
 class GlossaryMatcher:
     """Finds glossary concepts in a Doc; see the module docstring."""
+
+    # The lexical attributes it reads (:func:`nlp.pipeline.compute_only_what_is_read`).
+    lexical_attributes = frozenset({NORM})
 
     def __init__(self, nlp: Language, name: str, spans_key: str, glossary: Glossary):
         self.name = name

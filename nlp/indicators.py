@@ -566,6 +566,9 @@ if not Span.has_extension("indicator"):
 class IndicatorFinder:
     """Puts :func:`find_indicators` results into ``doc.spans[spans_key]``."""
 
+    # It reads the text, no lexical attribute (:func:`nlp.pipeline.compute_only_what_is_read`).
+    lexical_attributes = frozenset()
+
     def __init__(self, nlp: Language, name: str, spans_key: str):
         self.name = name
         self.spans_key = spans_key

@@ -20,6 +20,7 @@ from importlib import resources
 from operator import itemgetter
 
 import yaml
+from spacy.attrs import NORM
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -58,6 +59,9 @@ def load_signals() -> dict[str, dict[str, list[str]]]:
 
 class PriorityScorer:
     """Scores a Doc from its concept and indicator spans and signal words."""
+
+    # Signal words are matched on NORM (:func:`nlp.pipeline.compute_only_what_is_read`).
+    lexical_attributes = frozenset({NORM})
 
     def __init__(
         self, nlp: Language, name: str, concepts_key: str, indicators_key: str, glossary: Glossary

@@ -9,6 +9,7 @@ import spacy
 
 import nlp.countries  # noqa: F401  (registers the factory)
 from nlp.countries import BLOCK, LABEL, country_codes, country_terms, inflect, load_demonyms
+from nlp.pipeline import PipelineCache
 
 LANGUAGES = ("en", "fr", "es", "ar", "ru", "zh")
 
@@ -140,6 +141,19 @@ AMBIGUOUS = [
 @pytest.mark.parametrize(("lang", "text", "expected"), AMBIGUOUS)
 def test_ambiguity_rules(pipelines, lang, text, expected):
     assert codes(pipelines, lang, text) == expected
+
+
+@pytest.fixture(scope="module")
+def tagging_pipelines():
+    """The pipelines ``briefings tag`` uses, where new words' lexemes get only the lexical
+    attributes the components say they read (the rules above read IS_ALPHA and IS_STOP)."""
+    cache = PipelineCache()
+    return cache.get
+
+
+@pytest.mark.parametrize(("lang", "text", "expected"), AMBIGUOUS)
+def test_ambiguity_rules_in_the_tagging_pipeline(tagging_pipelines, lang, text, expected):
+    assert codes(tagging_pipelines, lang, text) == expected
 
 
 def test_spans_are_labelled_with_codes(pipelines):

@@ -24,7 +24,7 @@ from briefings.store import Store
 from briefings.tlp import TLP
 from briefings.workspace import open_workspace
 from nlp.pipeline import COMPONENTS, MAX_CHARS, PipelineCache, max_chars
-from nlp.tagging import tag_items, tagger_version
+from nlp.tagging import analysis_from_doc, tag_items, tagger_version
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -426,6 +426,87 @@ def test_unknown_language_codes_fall_back_to_the_multi_language_tokenizer(pipeli
         nlp = pipelines.get(lang)
         assert nlp.lang == "xx" and tuple(nlp.pipe_names) == COMPONENTS
     assert pipelines.get("de").lang == "de"
+
+
+# -- lexical attributes ---------------------------------------------------------------------
+
+# Words that no pattern and no earlier test put in a vocabulary, so their lexemes are made
+# while tagging, with only the attributes the components read.
+NEW_WORDS = {
+    "en": "Michaelina Jordan and Chadwick Smithson met in Georgia; Tbilisi's Zurabovich "
+          "Institute said Chad condemned ransomware at Quorvex Hospital.",
+    "fr": "Dominiquette Maurice a parlé à Granadilla du rançongiciel de l'Hôpital Vexorin.",
+    "es": "Mauricioso Granada habló del ransomware en el Hospital Quorvex de Chile.",
+    "ar": "قال زوربيكوفيتش إن هجوم برمجيات الفدية عطّل مستشفيات كوارفكس في الأردن وتشاد",
+    "ru": "Зурабовичус сообщил о программе-вымогателе в больнице Кварвекс в Чаде и Иордании.",
+    "zh": "佐拉博维奇说，勒索软件攻击了乍得和约旦的夸维克斯医院。",
+}  # fmt: skip
+
+
+def gold_texts(lang: str) -> list[str]:
+    lines = (ROOT / "tests" / "data" / "gold" / "tagging.jsonl").read_text("utf-8").splitlines()
+    return [case["text"] for case in map(json.loads, lines) if case["lang"] == lang]
+
+
+def test_the_pipeline_computes_only_the_lexical_attributes_its_components_read(pipelines):
+    from spacy.attrs import IS_ALPHA, IS_STOP, LIKE_URL, NORM, SHAPE
+
+    nlp = pipelines.get("en")
+    assert set(nlp.vocab.lex_attr_getters) == {NORM, IS_ALPHA, IS_STOP}
+    doc = nlp("Visit hxxps://quorvexian.example now")
+    assert doc[1].shape_ == "" and not doc[1].like_url  # new words: left unset
+    # Every other pipeline keeps spaCy's attributes: the dict is the Vocab's own.
+    blank = spacy.blank("en")
+    assert {SHAPE, LIKE_URL} <= set(blank.vocab.lex_attr_getters)
+    assert blank("quorvexianish")[0].shape_ == "xxxx"
+
+
+def test_a_component_that_does_not_say_what_it_reads_keeps_every_attribute() -> None:
+    from spacy.attrs import SHAPE
+
+    from nlp.pipeline import build_pipeline, compute_only_what_is_read
+
+    nlp = build_pipeline("en")
+    nlp_all = spacy.blank("en")
+    nlp_all.add_pipe("briefings_indicators")
+    nlp_all.add_pipe("sentencizer")  # spaCy's own: says nothing
+    assert compute_only_what_is_read(nlp_all) is False
+    assert SHAPE in nlp_all.vocab.lex_attr_getters and SHAPE not in nlp.vocab.lex_attr_getters
+
+
+@pytest.mark.parametrize("lang", sorted(NEW_WORDS))
+def test_the_same_analyses_as_with_every_lexical_attribute(pipelines, monkeypatch, lang) -> None:
+    import nlp.pipeline
+
+    trimmed = pipelines.get(lang)  # built before the patch below
+    monkeypatch.setattr(nlp.pipeline, "compute_only_what_is_read", lambda nlp: False)
+    every = nlp.pipeline.build_pipeline(lang)
+    assert len(trimmed.vocab.lex_attr_getters) < 5 < 20 < len(every.vocab.lex_attr_getters)
+    texts = [*gold_texts(lang), NEW_WORDS[lang], NEW_WORDS[lang].upper()]
+    expected = [found_in(doc) for doc in every.pipe(texts)]
+    got = [found_in(doc) for doc in trimmed.pipe(texts)]
+    assert got == expected
+    assert any(a.countries for a, _ in expected) and any(a.tags for a, _ in expected)
+
+
+def found_in(doc) -> tuple:
+    """What tagging stores, and each country span (stored only as a set of codes)."""
+    places = [(span.start_char, span.end_char, span.kb_id_) for span in doc.spans["countries"]]
+    return analysis_from_doc(doc, "i", 1, "t"), places
+
+
+def test_an_attribute_read_but_not_declared_would_be_missed(monkeypatch) -> None:
+    """The reason for the declarations: countries read IS_ALPHA and IS_STOP of the words
+    beside a name; without them a new first name beside "Jordan" reads as no word."""
+    from spacy.attrs import NORM
+
+    from nlp.countries import CountryMatcher, country_codes
+    from nlp.pipeline import build_pipeline
+
+    text = "Michaelina Jordan visited Chadwick Smithson."
+    assert country_codes(build_pipeline("en")(text)) == []
+    monkeypatch.setattr(CountryMatcher, "lexical_attributes", frozenset({NORM}))
+    assert country_codes(build_pipeline("en")(text)) == ["JO"]
 
 
 # -- the tagger version ---------------------------------------------------------------------
