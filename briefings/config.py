@@ -147,7 +147,8 @@ class TaggingSettings(_Section):
     trained_models: dict[str, str] = Field(
         default_factory=dict,
         description='Installed trained spaCy pipelines per language, e.g. {en = "en_core_web_sm"}; '
-        "their entities are added. Nothing depends on one.",
+        "their named entities are stored with the tags (entities in items --json). "
+        "Nothing depends on one.",
     )
 
 

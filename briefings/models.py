@@ -97,6 +97,17 @@ class Indicator:
 
 
 @dataclass
+class Entity:
+    """A named entity from a trained spaCy pipeline (``[tagging] trained_models``), with
+    the pipeline's label (PERSON, ORG, GPE...); offsets as :class:`Tag`'s."""
+
+    label: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
 class Analysis:
     """What tagging found in one item revision."""
 
@@ -108,19 +119,28 @@ class Analysis:
     countries: list[str] = field(default_factory=list)
     priority: int = 0
     reasons: list[dict[str, Any]] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "tags": [asdict(t) for t in self.tags],
             "indicators": [asdict(i) for i in self.indicators],
             "countries": list(self.countries),
+            "entities": [asdict(e) for e in self.entities],
             "priority": {"score": self.priority, "reasons": list(self.reasons)},
             "tagger": self.tagger,
         }
 
     @staticmethod
     def untagged_json() -> dict[str, Any]:
-        return {"tags": [], "indicators": [], "countries": [], "priority": None, "tagger": None}
+        return {
+            "tags": [],
+            "indicators": [],
+            "countries": [],
+            "entities": [],
+            "priority": None,
+            "tagger": None,
+        }
 
 
 SourceStatus = Literal["ok", "not-modified", "error", "skipped"]

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,6 +32,7 @@ from briefings.models import (
     ApprovalRecord,
     AuditEntry,
     BriefingRecord,
+    Entity,
     Indicator,
     Item,
     Tag,
@@ -231,6 +232,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             PRIMARY KEY (source_hash, source_lang, target_lang, package, package_version,
                 glossary_version)
         );
+        """,
+    ),
+    (
+        5,
+        "named entities of a trained spaCy pipeline per item revision",
+        """
+        ALTER TABLE item_analysis ADD COLUMN entities TEXT NOT NULL DEFAULT '[]';
         """,
     ),
 ]
@@ -882,7 +890,7 @@ class Store:
                     conn.execute(f"DELETE FROM {table} WHERE item_id = ? AND revision = ?", key)
                 conn.execute(
                     "INSERT INTO item_analysis (item_id, revision, tagger, tagged_at, priority,"
-                    " reasons, countries) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " reasons, countries, entities) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         *key,
                         a.tagger,
@@ -890,6 +898,7 @@ class Store:
                         a.priority,
                         json.dumps(a.reasons),
                         json.dumps(a.countries),
+                        json.dumps([asdict(e) for e in a.entities]),
                     ),
                 )
                 conn.executemany(
@@ -918,6 +927,7 @@ class Store:
                     countries=json.loads(row["countries"]),
                     priority=row["priority"],
                     reasons=json.loads(row["reasons"]),
+                    entities=[Entity(**e) for e in json.loads(row["entities"])],
                 )
             for row in conn.execute(
                 f"SELECT * FROM item_tags WHERE {where} ORDER BY start_char", flat

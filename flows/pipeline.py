@@ -38,13 +38,12 @@ from briefings.errors import BriefingsError, ConfigError
 from briefings.locking import LockHeld, lock_for
 from briefings.metrics import close_interrupted_runs
 from briefings.store import Store
-from briefings.workspace import Workspace, glossary_paths, open_workspace
+from briefings.workspace import Workspace, open_workspace
 from flows.draft import draft_flow
 from flows.ingest import ingest_sources
 from flows.publish import publish_flow
 from flows.runners import library_logs_to_prefect, local_run, task_runner_for
-from flows.tag import tag_new_items
-from nlp.tagging import tagger_version
+from flows.tag import tag_new_items, workspace_tagger
 
 STAGES = ("ingest", "tag", "draft", "translate", "publish")
 PIPELINE_LOCK = "pipeline"
@@ -176,7 +175,7 @@ def _ingest_reason(workspace: Workspace, store: Store, report: PipelineReport) -
 
 
 def _tag_reason(workspace: Workspace, store: Store, report: PipelineReport) -> str | None:
-    if store.count_items_to_tag(tagger_version(glossary_paths(workspace))) == 0:
+    if store.count_items_to_tag(workspace_tagger(workspace)) == 0:
         return "no new or changed items"
     return None
 

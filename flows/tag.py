@@ -39,12 +39,17 @@ def _pipelines(workspace: Workspace) -> PipelineCache:
         return _caches[key]
 
 
+def workspace_tagger(workspace: Workspace) -> str:
+    """The tagger version for the workspace's glossary and trained pipelines."""
+    return tagger_version(glossary_paths(workspace), workspace.config.tagging.trained_models)
+
+
 @task(name="tag-chunk", task_run_name="tag-{lang}-{index}", cache_policy=NO_CACHE)
 def tag_chunk(root: str, lang: str, index: int, item_ids: list[str]) -> TagReport:
     workspace = open_workspace(Path(root))
     store = Store.for_workspace(workspace)
     items = store.list_items(ids=item_ids)
-    tagger = tagger_version(glossary_paths(workspace))
+    tagger = workspace_tagger(workspace)
     analyses, report = tag_items(
         items,
         _pipelines(workspace),
@@ -65,7 +70,7 @@ def tag_new_items(workspace_root: str, retag: bool = False, wait: float = STAGE_
     """
     workspace = open_workspace(Path(workspace_root))
     with stage_run(workspace, "tag", wait=wait) as run:
-        tagger = tagger_version(glossary_paths(workspace))
+        tagger = workspace_tagger(workspace)
         pending = run.store.items_to_tag("" if retag else tagger)
         progress.notify("items", total=len(pending))
         chunk = workspace.config.tagging.chunk_size

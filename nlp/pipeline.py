@@ -3,7 +3,8 @@
 Every pipeline starts from ``spacy.blank(lang)`` (no trained model is needed or
 downloaded) and adds, in order: glossary concepts, indicators, countries and
 the civilian-impact priority. A trained pipeline the user installed and named
-in the configuration is used as the base instead, so its entities come along.
+in the configuration runs beside them (:mod:`nlp.entities`), so its entities
+come along; when it is missing, a warning says so and the rules tag alone.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from spacy.language import Language
 
 # Imported for their @Language.factory registrations.
 import nlp.countries
+import nlp.entities
 import nlp.glossary_matcher
 import nlp.indicators
-import nlp.priority  # noqa: F401
+import nlp.priority
 from briefings.errors import BriefingsError
 from glossary import glossary_version
 from nlp.doctext import TextKeepingTokenizer
@@ -43,21 +45,23 @@ COMPONENTS = (
     "briefings_countries",
     "briefings_priority",
 )
+# Added after them when a trained pipeline is configured for the language.
+TRAINED_ENTITIES = "briefings_entities"
 
 
 def build_pipeline(
     lang: str, *, glossary_paths: list[str] | None = None, trained_model: str | None = None
 ) -> Language:
     """A tagging pipeline for ``lang``; unknown languages get the multi-language tokenizer."""
-    nlp = _base(lang, trained_model)
+    nlp = _blank(lang)
     config = {"glossary_paths": glossary_paths}
     nlp.add_pipe("briefings_glossary", config=config)
     nlp.add_pipe("briefings_indicators")
     nlp.add_pipe("briefings_countries")
     nlp.add_pipe("briefings_priority", config=config)
+    if trained_model:
+        _add_trained_entities(nlp, lang, trained_model)
     nlp.max_length = MAX_CHARS
-    # A trained pipeline's components (tok2vec, ner) read lexical features and do not say
-    # which, so with one every attribute is still computed.
     compute_only_what_is_read(nlp)
     keep_room_in_the_tokenizer_cache(nlp)
     nlp.tokenizer = TextKeepingTokenizer(nlp.tokenizer)  # indicators read the text as given
@@ -101,18 +105,17 @@ def keep_room_in_the_tokenizer_cache(nlp: Language) -> None:
         nlp.tokenizer.max_cache_size += len(nlp.vocab.strings)
 
 
-def _base(lang: str, trained_model: str | None) -> Language:
-    if trained_model:
-        try:
-            # Only its entity recognizer and what feeds it are useful here.
-            return spacy.load(
-                trained_model, exclude=["lemmatizer", "textcat", "textcat_multilabel"]
-            )
-        except (OSError, ImportError) as exc:
-            log.warning(
-                "trained spaCy pipeline %r for %s is not installed (%s); using rules only",
-                trained_model, lang, str(exc).splitlines()[0],
-            )  # fmt: skip
+def _add_trained_entities(nlp: Language, lang: str, trained_model: str) -> None:
+    try:
+        nlp.add_pipe(TRAINED_ENTITIES, config={"model": trained_model})
+    except (OSError, ImportError) as exc:  # what spacy.load raises for a missing pipeline
+        log.warning(
+            "trained spaCy pipeline %r for %s is not installed (%s); using rules only",
+            trained_model, lang, str(exc).splitlines()[0],
+        )  # fmt: skip
+
+
+def _blank(lang: str) -> Language:
     try:
         return spacy.blank(lang)
     except (ImportError, KeyError, ValueError, OSError) as exc:
@@ -128,9 +131,10 @@ def _base(lang: str, trained_model: str | None) -> Language:
 class PipelineCache:
     """One pipeline per language per process, built on first use; thread-safe.
 
-    The glossary files are hashed on each :meth:`get` (about a millisecond): when they
-    changed, every pipeline is built again, so a long-lived process (``briefings serve``)
-    tags with the glossary that :func:`nlp.tagging.tagger_version` names.
+    The glossary files are hashed on each :meth:`get` (about a millisecond), and the
+    trained pipelines' versions read: when either changed, every pipeline is built
+    again, so a long-lived process (``briefings serve``) tags with what
+    :func:`nlp.tagging.tagger_version` names.
     """
 
     def __init__(
@@ -142,18 +146,26 @@ class PipelineCache:
         self.glossary_paths = glossary_paths
         self.trained_models = trained_models or {}
         self._pipelines: dict[str, Language] = {}
-        self._glossary_version: str | None = None
+        self._version: tuple | None = None
         self._lock = threading.Lock()
+
+    def _current_version(self) -> tuple:
+        models = sorted(
+            (lang, nlp.entities.trained_model_identity(name))
+            for lang, name in self.trained_models.items()
+        )
+        return glossary_version(self.glossary_paths), tuple(models)
 
     def get(self, lang: str | None) -> Language:
         key = lang or FALLBACK_LANGUAGE
-        version = glossary_version(self.glossary_paths)
+        version = self._current_version()
         with self._lock:
-            if version != self._glossary_version:
+            if version != self._version:
                 if self._pipelines:
-                    log.info("the glossary changed (%s); rebuilding the tagging pipelines", version)
+                    log.info("the glossary or a trained pipeline changed (%s); rebuilding the "
+                             "tagging pipelines", version)  # fmt: skip
                 self._pipelines.clear()
-                self._glossary_version = version
+                self._version = version
             if key not in self._pipelines:
                 try:
                     self._pipelines[key] = build_pipeline(

@@ -7,6 +7,7 @@ fails to build) is reported and the rest of the batch is still tagged.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -14,7 +15,8 @@ from dataclasses import dataclass, field
 
 from spacy.tokens import Doc
 
-from briefings.models import Analysis, Indicator, Item, Tag
+from briefings.models import Analysis, Entity, Indicator, Item, Tag
+from nlp.entities import trained_model_identity
 from nlp.glossary_matcher import cached_glossary
 from nlp.pipeline import PipelineCache, max_chars
 
@@ -24,10 +26,20 @@ log = logging.getLogger(__name__)
 TAGGER_CODE_VERSION = "1"
 
 
-def tagger_version(glossary_paths: list[str] | None = None) -> str:
-    """Identifies what produced a tag: this code and the glossary's content."""
+def tagger_version(
+    glossary_paths: list[str] | None = None, trained_models: dict[str, str] | None = None
+) -> str:
+    """Identifies what produced a tag: this code, the glossary's content and the trained
+    pipelines configured (name and installed version, or missing)."""
     glossary = cached_glossary(tuple(glossary_paths) if glossary_paths else None)
-    return f"tagger-{TAGGER_CODE_VERSION}+glossary-{glossary.version}"
+    version = f"tagger-{TAGGER_CODE_VERSION}+glossary-{glossary.version}"
+    if trained_models:
+        models = ",".join(
+            f"{lang}={trained_model_identity(name)}"
+            for lang, name in sorted(trained_models.items())
+        )
+        version += "+models-" + hashlib.sha256(models.encode("utf-8")).hexdigest()[:12]
+    return version
 
 
 def analysis_from_doc(doc: Doc, item_id: str, revision: int, tagger: str) -> Analysis:
@@ -45,7 +57,13 @@ def analysis_from_doc(doc: Doc, item_id: str, revision: int, tagger: str) -> Ana
         priority, reasons = doc._.priority, list(doc._.priority_reasons or [])
     else:
         priority, reasons = 0, []
-    return Analysis(item_id, revision, tagger, tags, indicators, countries, priority, reasons)
+    entities = [
+        Entity(span.label_, span.text, span.start_char, span.end_char)
+        for span in doc.spans.get("entities", [])
+    ]
+    return Analysis(
+        item_id, revision, tagger, tags, indicators, countries, priority, reasons, entities
+    )
 
 
 @dataclass

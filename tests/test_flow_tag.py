@@ -9,6 +9,7 @@ new, ``--retag`` tags everything again.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -156,3 +157,56 @@ def test_cli_tag_json_then_items_json(harness, tmp_path, capsys) -> None:
         assert item["tagger"].startswith("tagger-")
         assert item["priority"]["score"] > 0 and item["priority"]["reasons"]
         assert all(set(t) == {"concept", "category", "text", "start", "end"} for t in item["tags"])
+
+
+def test_a_trained_pipeline_in_the_config_adds_entities_and_retags_when_it_changes(
+    harness, tmp_path, capsys
+) -> None:
+    import spacy
+    import trained_pipeline
+
+    model = trained_pipeline.train_ner(tmp_path / "ner")
+    root = make_workspace(tmp_path / "ws")
+    config = root / "briefings.toml"
+    config.write_text(
+        config.read_text("utf-8").replace(
+            "[tagging]\n", f"[tagging]\ntrained_models = {{en = {json.dumps(str(model))}}}\n"
+        ),
+        "utf-8",
+    )
+    ingest(root)
+    assert main(["-w", str(root), "tag", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tagged"] == 3
+
+    assert main(["-w", str(root), "items", "--json"]) == 0
+    listed = {item["title"]: item for item in json.loads(capsys.readouterr().out)}
+    trained = spacy.load(model)
+    for title, item in listed.items():
+        assert "+models-" in item["tagger"]
+        if item["lang"] == "fr":
+            assert item["entities"] == []  # no trained pipeline for French
+            continue
+        text = f"{title}\n\n{item['text']}"
+        assert item["entities"] == [
+            {"label": e.label_, "text": e.text, "start": e.start_char, "end": e.end_char}
+            for e in trained(text).ents
+        ]
+    assert any(item["entities"] for item in listed.values())
+
+    # A new version of the pipeline, in this same process: every item is tagged again,
+    # by the new pipeline (trained on fewer rounds, it finds other entities).
+    shutil.rmtree(model)
+    trained_pipeline.train_ner(model, version="0.0.2", iterations=1)
+    assert main(["-w", str(root), "tag", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tagged"] == 3
+    assert main(["-w", str(root), "items", "--json", "--lang", "en"]) == 0
+    retrained = spacy.load(model)
+    changed = False
+    for item in json.loads(capsys.readouterr().out):
+        text = f"{item['title']}\n\n{item['text']}"
+        assert item["entities"] == [
+            {"label": e.label_, "text": e.text, "start": e.start_char, "end": e.end_char}
+            for e in retrained(text).ents
+        ]
+        changed = changed or item["entities"] != listed[item["title"]]["entities"]
+    assert changed  # so the assertions above tell the two pipelines apart

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from briefings.errors import StoreError
-from briefings.models import Item
+from briefings.models import Analysis, Entity, Indicator, Item, Tag
 from briefings.store import MIGRATIONS, Store, item_id_for
 from briefings.tlp import TLP
 
@@ -237,6 +237,41 @@ def test_items_round_trip(store: Store) -> None:
     assert (stored.lang, stored.lang_confidence) == ("fr", 0.97)
     assert store.list_items(lang="en") == []
     assert store.list_items(since=T0 + timedelta(seconds=1)) == []
+
+
+def test_analyses_round_trip_with_their_entities(store: Store) -> None:
+    _, item_id = record(store, make_item(), "k1", None)
+    analysis = Analysis(
+        item_id, 1, "tagger-x",
+        tags=[Tag("threat.ransomware", "threat", "ransomware", 10, 20)],
+        indicators=[Indicator("ipv4", "203.0.113.9", "203.0.113[.]9", 30, 43)],
+        countries=["NL"], priority=70, reasons=[{"factor": "threat", "points": 30}],
+        entities=[Entity("ORG", "Zorblat Industries", 0, 18), Entity("GPE", "Vexmoor", 50, 57)],
+    )  # fmt: skip
+    store.save_analyses([analysis], T0)
+    (stored,) = store.list_items()
+    assert stored.analysis == analysis
+    assert stored.to_json()["entities"] == [
+        {"label": "ORG", "text": "Zorblat Industries", "start": 0, "end": 18},
+        {"label": "GPE", "text": "Vexmoor", "start": 50, "end": 57},
+    ]
+
+
+def test_analyses_stored_before_entities_existed_read_with_none(
+    database: Path | str, tmp_path: Path
+) -> None:
+    store = open_store(database, tmp_path)
+    _, item_id = record(store, make_item(), "k1", None)
+    store.save_analyses([Analysis(item_id, 1, "tagger-x", countries=["FR"])], T0)
+    with store.transaction() as conn:  # back to the schema of version 4
+        conn.execute("ALTER TABLE item_analysis DROP COLUMN entities")
+        conn.execute("DELETE FROM schema_migrations WHERE version = 5")
+    store.close()
+    store = open_store(database, tmp_path)
+    assert store.schema_version() == MIGRATIONS[-1][0] == 5
+    (stored,) = store.list_items()
+    assert (stored.analysis.countries, stored.analysis.entities) == (["FR"], [])
+    store.close()
 
 
 def test_a_failed_transaction_stores_nothing(store: Store) -> None:

@@ -23,7 +23,7 @@ from briefings.models import Item
 from briefings.store import Store
 from briefings.tlp import TLP
 from briefings.workspace import open_workspace
-from nlp.pipeline import COMPONENTS, MAX_CHARS, PipelineCache, max_chars
+from nlp.pipeline import COMPONENTS, MAX_CHARS, TRAINED_ENTITIES, PipelineCache, max_chars
 from nlp.tagging import analysis_from_doc, tag_items, tagger_version
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -509,6 +509,87 @@ def test_an_attribute_read_but_not_declared_would_be_missed(monkeypatch) -> None
     assert country_codes(build_pipeline("en")(text)) == ["JO"]
 
 
+# -- a trained pipeline's entities ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained_ner(tmp_path_factory) -> Path:
+    import trained_pipeline
+
+    return trained_pipeline.train_ner(tmp_path_factory.mktemp("models") / "ner")
+
+
+ENTITY_TEXT = "Zorblat Industries said ransomware hit hospitals in Vexmoor; Marta Quell spoke."
+
+
+def test_a_configured_trained_pipeline_adds_its_entities(pipelines, trained_ner) -> None:
+    from spacy.attrs import NORM, SHAPE
+
+    cache = PipelineCache(trained_models={"en": str(trained_ner)})
+    nlp = cache.get("en")
+    assert nlp.pipe_names == [*COMPONENTS, TRAINED_ENTITIES]
+    trained = spacy.load(trained_ner)
+    expected = [(e.label_, e.text, e.start_char, e.end_char) for e in trained(ENTITY_TEXT).ents]
+    assert {label for label, *_ in expected} == {"ORG", "GPE", "PERSON"}  # it learnt them
+    [analysis], report = tag_items([make_item(1, "en", "", ENTITY_TEXT)], cache, "t")
+    assert not report.errors
+    offset = len("\n\n")  # the tagging text is title, blank line, body
+    assert [(e.label, e.text, e.start - offset, e.end - offset) for e in analysis.entities] == (
+        expected
+    )
+    # The rules find what they find without the trained pipeline.
+    [rules_only], _ = tag_items([make_item(1, "en", "", ENTITY_TEXT)], pipelines, "t")
+    assert (analysis.tags, analysis.countries, analysis.priority) == (
+        rules_only.tags, rules_only.countries, rules_only.priority
+    )  # fmt: skip
+    assert rules_only.entities == []
+    # The trained pipeline keeps its own vocabulary and lexical features.
+    model = nlp.get_pipe(TRAINED_ENTITIES).model
+    assert model.vocab is not nlp.vocab and SHAPE in model.vocab.lex_attr_getters
+    assert model.vocab.lex_attr_getters[NORM]("Rançon") == "rançon"  # not folded
+    assert SHAPE not in nlp.vocab.lex_attr_getters
+
+
+def test_a_trained_pipeline_tags_the_head_of_a_text_beyond_its_limit(trained_ner) -> None:
+    nlp = PipelineCache(trained_models={"en": str(trained_ner)}).get("en")
+    model = nlp.get_pipe(TRAINED_ENTITIES).model
+    model.max_length = 40
+    text = "Zorblat Industries said on Monday that " + "ransomware hit Vexmoor. " * 20
+    doc = nlp(text)
+    assert [s.text for s in doc.spans["entities"]] == ["Zorblat Industries"]
+    assert {s.kb_id_ for s in doc.spans["concepts"]} == {"threat.ransomware"}
+
+
+def test_a_missing_trained_pipeline_is_reported_and_the_rules_tag_alone(caplog) -> None:
+    cache = PipelineCache(trained_models={"en": "briefings_no_such_pipeline"})
+    with caplog.at_level("WARNING", logger="nlp.pipeline"):
+        nlp = cache.get("en")
+    assert tuple(nlp.pipe_names) == COMPONENTS
+    [message] = [r.getMessage() for r in caplog.records]
+    assert "'briefings_no_such_pipeline'" in message and "not installed" in message
+    assert "using rules only" in message
+    [analysis], report = tag_items([make_item(1, "en", "Ransomware", "")], cache, "t")
+    assert not report.errors and analysis.entities == []
+    assert [t.concept for t in analysis.tags] == ["threat.ransomware"]
+
+
+def test_the_tagger_version_names_the_trained_pipelines(trained_ner, tmp_path) -> None:
+    import shutil
+
+    plain = tagger_version()
+    with_model = tagger_version(None, {"en": str(trained_ner)})
+    assert with_model.startswith(plain + "+models-")
+    assert tagger_version(None, {"en": str(trained_ner)}) == with_model  # stable
+    upgraded = shutil.copytree(trained_ner, tmp_path / "ner")
+    meta = json.loads((upgraded / "meta.json").read_text("utf-8"))
+    meta["version"] = "0.0.2"
+    (upgraded / "meta.json").write_text(json.dumps(meta), "utf-8")
+    assert tagger_version(None, {"en": str(upgraded)}) != with_model
+    missing = tagger_version(None, {"en": "briefings_no_such_pipeline"})
+    assert missing not in (plain, with_model)
+    assert tagger_version(None, {}) == plain
+
+
 # -- the tagger version ---------------------------------------------------------------------
 
 GLOSSARY = """\
@@ -711,7 +792,7 @@ def test_components_are_declared_as_spacy_factory_entry_points() -> None:
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"][
         "entry-points"
     ]["spacy_factories"]
-    assert set(declared) == set(COMPONENTS)
+    assert set(declared) == {*COMPONENTS, TRAINED_ENTITIES}
     for name, target in declared.items():
         module, _, attr = target.partition(":")
         assert getattr(import_module(module), attr) is spacy.registry.factories.get(name), name
