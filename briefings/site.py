@@ -289,6 +289,7 @@ class SiteBuilder:
         self._labels_by_pub: dict[int, tuple[Publication, tuple[str, ...]]] = {}
         self._versions_signatures: dict[str | None, str] = {}
         self._listing_langs: dict[str, set[str]] = {}
+        self._envs: dict[str, jinja2.Environment] = {}
         self.audience = audience
         self.site_title = audience.title or site_title
         self.languages = languages
@@ -310,8 +311,17 @@ class SiteBuilder:
 
     # -- templates --------------------------------------------------------------------
 
-    @lru_cache(maxsize=16)  # noqa: B019  (one builder per publish run)
     def _env(self, lang: str) -> jinja2.Environment:
+        """The builder's template environment for ``lang``, made once. Kept on the builder:
+        a cache on the method would keep every builder (each with a whole build's
+        publications and pages) alive after its run, and its young objects for the
+        garbage collector to walk (measured: 63 ms of a 1.15 s rebuild)."""
+        env = self._envs.get(lang)
+        if env is None:
+            env = self._envs[lang] = self._new_env(lang)
+        return env
+
+    def _new_env(self, lang: str) -> jinja2.Environment:
         loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(d) for d in self.template_dirs]
         loaders.append(jinja2.PackageLoader("briefings", "templates/site"))
         env = _Environment(

@@ -374,3 +374,17 @@ def test_a_new_render_version_rebuilds_every_page_and_feed(env, monkeypatch) -> 
 
     for path in (f"en/{briefing}/index.html", "en/feed.atom", "en/feed.json"):
         assert "Rendered anew." in page(env, path), path
+
+
+def test_a_finished_build_keeps_nothing_of_itself_alive(env) -> None:
+    """Caches live in ``state/`` and in the live release, not in the process: a long-running
+    process (``briefings serve``) publishing again and again holds no earlier build (a cache
+    on a builder's method once kept the last four, each with all its pages' data)."""
+    import gc
+
+    from briefings.site import SiteBuilder
+
+    published_alert(env)
+    pf.publish(env)
+    gc.collect()
+    assert [o for o in gc.get_objects() if isinstance(o, SiteBuilder)] == []
