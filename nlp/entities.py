@@ -66,11 +66,24 @@ class EntityCopier:
         self.model = load_trained(model)
 
     def __call__(self, doc: Doc) -> Doc:
-        return self._copy(doc, self.model(self._text(doc)))
+        try:
+            trained = self.model(self._text(doc))
+        except Exception as exc:  # the rules' tags do not depend on it: keep them
+            log.warning(
+                "the trained spaCy pipeline %r failed on a text (%s: %s); "
+                "it is tagged without its entities",
+                self.model_name, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "",
+            )  # fmt: skip
+            trained = None
+        return self._copy(doc, trained)
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 64) -> Iterator[Doc]:
         for batch in minibatch(docs, batch_size):
-            found = self.model.pipe([self._text(doc) for doc in batch])
+            try:
+                found = list(self.model.pipe([self._text(doc) for doc in batch]))
+            except Exception:
+                yield from map(self, batch)  # each text alone: one bad text costs only itself
+                continue
             for doc, trained in zip(batch, found, strict=True):
                 yield self._copy(doc, trained)
 
@@ -79,9 +92,9 @@ class EntityCopier:
         # default), which the tagging pipeline accepts: entities come from the head.
         return doc_text(doc)[: self.model.max_length]
 
-    def _copy(self, doc: Doc, trained: Doc) -> Doc:
+    def _copy(self, doc: Doc, trained: Doc | None) -> Doc:
         spans = []
-        for ent in trained.ents:
+        for ent in trained.ents if trained is not None else ():
             span = doc.char_span(
                 ent.start_char, ent.end_char, ent.label_, alignment_mode="expand"
             )  # the two tokenizers may split differently: the span covers whole tokens

@@ -560,6 +560,36 @@ def test_a_trained_pipeline_tags_the_head_of_a_text_beyond_its_limit(trained_ner
     assert {s.kb_id_ for s in doc.spans["concepts"]} == {"threat.ransomware"}
 
 
+@spacy.Language.component("briefings_test_refuses_boom")
+def refuses_boom(doc):
+    """A trained pipeline's component that fails on some texts (for the test below)."""
+    if "BOOM" in doc.text:
+        raise ValueError("cannot handle BOOM")
+    return doc
+
+
+def test_a_trained_pipeline_failing_on_a_text_costs_only_that_text_s_entities(
+    trained_ner, tmp_path, caplog
+) -> None:
+    fragile = spacy.load(trained_ner)
+    fragile.add_pipe("briefings_test_refuses_boom")
+    fragile.to_disk(tmp_path / "fragile")
+    cache = PipelineCache(trained_models={"en": str(tmp_path / "fragile")})
+    items = [
+        make_item(1, "en", "", ENTITY_TEXT),
+        make_item(2, "en", "BOOM", "Ransomware hit Vexmoor hospitals."),
+        make_item(3, "en", "", ENTITY_TEXT),
+    ]
+    with caplog.at_level("WARNING", logger="nlp.entities"):
+        analyses, report = tag_items(items, cache, "t")
+    assert not report.errors and [a.item_id for a in analyses] == ["item-1", "item-2", "item-3"]
+    first, boom, third = analyses
+    assert first.entities and third.entities == first.entities
+    assert boom.entities == [] and {t.concept for t in boom.tags} >= {"threat.ransomware"}
+    [message] = [r.getMessage() for r in caplog.records]
+    assert "failed on a text (ValueError: cannot handle BOOM)" in message
+
+
 def test_a_missing_trained_pipeline_is_reported_and_the_rules_tag_alone(caplog) -> None:
     cache = PipelineCache(trained_models={"en": "briefings_no_such_pipeline"})
     with caplog.at_level("WARNING", logger="nlp.pipeline"):
