@@ -1294,13 +1294,24 @@ def _publish_site(
             included |= {p.id for p in allowed}
     finally:
         renderer.close()  # keeps what was rendered for the next build
+    # What each briefing's pages were built from: a text approved while the build ran is
+    # not on the site yet, so it is not recorded as published (the next run publishes it).
+    built = {p.id: p.digest for p in publications if p.lang == p.record.lang}
     done: list[tuple[str, str]] = []
     for record in store.list_briefings(states=["approved"]):
         if record.id in included:
             raw = workflow.approved_bytes(record.id)
-            if raw is not None:
-                done.append((record.id, sha256_bytes(raw)))
-                report.published.append(record.id)
+            if raw is None:
+                continue
+            digest = sha256_bytes(raw)
+            if digest != built.get(record.id):
+                report.skipped.append(
+                    f"{record.id}: approved again while the site was being built; the site "
+                    f"has the text approved before, and the next publish brings the new one"
+                )
+                continue
+            done.append((record.id, digest))
+            report.published.append(record.id)
         else:
             report.skipped.append(
                 f"{record.id}: TLP:{record.tlp.value} is above every audience's limit"

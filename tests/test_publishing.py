@@ -199,6 +199,45 @@ def test_a_published_briefing_edited_afterwards_stays_as_published_until_reappro
     assert files[f"en/{briefing_id}.md"] == env.read(briefing_id)
 
 
+def test_a_text_approved_while_the_site_is_built_is_published_by_the_next_run(env) -> None:
+    """The run records as published what it built: an officer approving an edited text
+    during the build (here, when the build first asks for a label) does not get the new
+    text recorded as published while the site still shows the one approved before."""
+    briefing_id = clear_alert(env)
+    before = pf.approved(env, briefing_id)
+    after = before.replace(b"twelve wards", b"forty wards")
+    approved_meanwhile = []
+
+    def labels_then_an_approval(concept: str, lang: str) -> str:
+        if not approved_meanwhile:
+            env.write(briefing_id, after)
+            bf.approve_fully(env, briefing_id)
+            approved_meanwhile.append(briefing_id)
+        return pf.labels(concept, lang)
+
+    report = publish_site(
+        env.workspace, env.store, clock=env.clock, labels=labels_then_an_approval,
+        audiences=["public"],
+    )  # fmt: skip
+    assert approved_meanwhile and briefing_id not in report.published
+    assert any(
+        s.startswith(f"{briefing_id}: approved again while the site was being built")
+        for s in report.skipped
+    )
+    assert pf.site_files(pf.output(env))[f"en/{briefing_id}.md"] == before
+    record = env.store.get_briefing(briefing_id)
+    assert record.state == "approved" and record.content_hash == pf.sha256(after)
+    assert [e for e in env.store.audit_entries() if e.action == "publish"] == []
+
+    report = pf.publish(env, audiences=["public"])
+    assert briefing_id in report.published
+    assert pf.site_files(pf.output(env))[f"en/{briefing_id}.md"] == after
+    [entry] = [e for e in env.store.audit_entries() if e.action == "publish"]
+    assert entry.briefing_id == briefing_id and env.store.get_briefing(briefing_id).state == (
+        "published"
+    )
+
+
 def _published_then_forged_in_the_store(env) -> tuple[str, bytes]:
     """A briefing published, then its text in the store changed (a ransom note): its id
     and the published bytes."""
