@@ -182,3 +182,48 @@ def test_a_feed_s_entries_that_passed_in_their_pages_are_not_read_again(env, mon
     pf.approved(env, leaky)
     with pytest.raises(PublishError, match=f"{env.amber} appears in en/feed.atom"):
         pf.publish(env, audiences=["public"])
+
+
+def new_clear_briefing(env, n: int) -> None:
+    briefing_id = pf.new_briefing(env, f"Phishing wave number {n} at schools")
+    pf.rewrite(env, briefing_id, CLEAR_BODY.replace("twelve", f"{n + 13}"))
+    pf.approved(env, briefing_id)
+
+
+def _recorded_sums(env) -> set[str]:
+    import sqlite3
+
+    path = env.root / "state" / "publish" / "public.clauses.sqlite"
+    with sqlite3.connect(path) as db:
+        table = f"sums_v{publishing.SCAN_VERSION}"
+        return {digest for (digest,) in db.execute(f"SELECT digest FROM {table}")}
+
+
+def _live_digests(env) -> set[str]:
+    manifest = (pf.output(env) / publishing.MANIFEST).read_text("utf-8")
+    return set(publishing.read_manifest(manifest).values())
+
+
+def test_clause_sums_are_kept_for_the_live_release_only(env) -> None:
+    assert _recorded_sums(env) <= _live_digests(env)
+    for n in range(3):  # lists and feeds change: their old digests' sums go
+        new_clear_briefing(env, n)
+        pf.publish(env, audiences=["public"])
+        recorded, live = _recorded_sums(env), _live_digests(env)
+        assert recorded <= live and len(recorded) >= len(live) - 2  # all but .ico, .pub
+
+
+def test_clause_sums_of_a_release_that_never_went_live_are_swept_later(env) -> None:
+    """Sums recorded for files that never reached the site (here, a build whose switch
+    failed, simulated by rows of such digests) are dropped by a later build once the
+    table holds more rows than the release has digests."""
+    import sqlite3
+
+    path = env.root / "state" / "publish" / "public.clauses.sqlite"
+    orphans = [f"{n:064x}" for n in range(50)]
+    with sqlite3.connect(path) as db:
+        table = f"sums_v{publishing.SCAN_VERSION}"
+        db.executemany(f"INSERT INTO {table} VALUES (?, x'01000000')", [(d,) for d in orphans])
+    new_clear_briefing(env, 9)
+    pf.publish(env, audiences=["public"])
+    assert _recorded_sums(env) <= _live_digests(env)
