@@ -821,9 +821,7 @@ class ClauseSums:
             return {}
         return {digest: frozenset(array("I", blob)) for digest, blob in rows if digest in digests}
 
-    def save(
-        self, new: dict[str, set[int]], keep: set[str], previous: Iterable[str] = ()
-    ) -> None:
+    def save(self, new: dict[str, set[int]], keep: set[str], previous: Iterable[str] = ()) -> None:
         """Record ``new``, and forget the digests no longer in ``keep`` (the release):
         those of ``previous`` (the release before it) at once, and any other (a release
         that never went live, an older scan) once there are more rows than ``keep`` has
