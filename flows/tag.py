@@ -29,13 +29,14 @@ _lock = threading.Lock()
 
 
 def _pipelines(workspace: Workspace) -> PipelineCache:
-    key = str(workspace.root)
+    """The process's pipelines for the workspace as configured now: a configuration
+    naming other glossary files or trained pipelines gets a cache of its own."""
+    paths = glossary_paths(workspace)
+    models = workspace.config.tagging.trained_models
+    key = f"{workspace.root}\n{paths}\n{sorted(models.items())}"
     with _lock:
         if key not in _caches:
-            _caches[key] = PipelineCache(
-                glossary_paths=glossary_paths(workspace),
-                trained_models=workspace.config.tagging.trained_models,
-            )
+            _caches[key] = PipelineCache(glossary_paths=paths, trained_models=dict(models))
         return _caches[key]
 
 

@@ -210,3 +210,24 @@ def test_a_trained_pipeline_in_the_config_adds_entities_and_retags_when_it_chang
         ]
         changed = changed or item["entities"] != listed[item["title"]]["entities"]
     assert changed  # so the assertions above tell the two pipelines apart
+
+
+def test_a_changed_tagging_configuration_gets_pipelines_of_its_own(tmp_path) -> None:
+    """A long-running process (``briefings serve``) reads the configuration on each run:
+    naming a trained pipeline later must not keep tagging with the pipelines cached before."""
+    from flows.tag import _pipelines
+
+    root = make_workspace(tmp_path / "ws")
+    before = _pipelines(open_workspace(root, environ={}))
+    assert before is _pipelines(open_workspace(root, environ={}))
+    config = root / "briefings.toml"
+    config.write_text(
+        config.read_text("utf-8").replace(
+            "[tagging]\n", '[tagging]\ntrained_models = {en = "briefings_no_such_pipeline"}\n'
+        ),
+        "utf-8",
+    )
+    after = _pipelines(open_workspace(root, environ={}))
+    assert after is not before
+    assert after.trained_models == {"en": "briefings_no_such_pipeline"}
+    assert before.trained_models == {}
