@@ -829,23 +829,21 @@ class ClauseSums:
         reads none of its 17,000 rows)."""
         try:
             db = self._connect()
+
+            def forget(digests: Iterable[str]) -> None:
+                stale = [(d,) for d in digests if d not in keep]
+                db.executemany(f"DELETE FROM {self.table} WHERE digest = ?", stale)
+
             try:
                 with db:
                     db.executemany(
                         f"INSERT OR REPLACE INTO {self.table} (digest, sums) VALUES (?, ?)",
                         ((d, array("I", sorted(v)).tobytes()) for d, v in new.items()),
                     )
-                    stale: Iterable[str] = [d for d in set(previous) if d not in keep]
-                    db.executemany(
-                        f"DELETE FROM {self.table} WHERE digest = ?", ((d,) for d in stale)
-                    )
+                    forget(set(previous))
                     (rows,) = db.execute(f"SELECT COUNT(*) FROM {self.table}").fetchone()
                     if rows > len(keep):
-                        found = db.execute(f"SELECT digest FROM {self.table}")
-                        stale = [d for (d,) in found if d not in keep]
-                        db.executemany(
-                            f"DELETE FROM {self.table} WHERE digest = ?", ((d,) for d in stale)
-                        )
+                        forget([d for (d,) in db.execute(f"SELECT digest FROM {self.table}")])
             finally:
                 db.close()
         except (OSError, sqlite3.Error) as exc:

@@ -106,13 +106,24 @@ def keep_room_in_the_tokenizer_cache(nlp: Language) -> None:
 
 
 def _add_trained_entities(nlp: Language, lang: str, trained_model: str) -> None:
+    """The trained pipeline's entities component; nothing depends on it, so a pipeline
+    that is missing or cannot be loaded (another spaCy's, a damaged config) is a warning
+    and the rules tag alone."""
     try:
         nlp.add_pipe(TRAINED_ENTITIES, config={"model": trained_model})
     except (OSError, ImportError) as exc:  # what spacy.load raises for a missing pipeline
-        log.warning(
-            "trained spaCy pipeline %r for %s is not installed (%s); using rules only",
-            trained_model, lang, str(exc).splitlines()[0],
-        )  # fmt: skip
+        problem = f"is not installed ({_first_line(exc)})"
+    except Exception as exc:
+        problem = f"cannot be loaded ({type(exc).__name__}: {_first_line(exc)})"
+    else:
+        return
+    log.warning(
+        "trained spaCy pipeline %r for %s %s; using rules only", trained_model, lang, problem
+    )
+
+
+def _first_line(exc: Exception) -> str:
+    return next((line for line in str(exc).splitlines() if line.strip()), "")
 
 
 def _blank(lang: str) -> Language:

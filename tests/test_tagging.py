@@ -603,6 +603,23 @@ def test_a_missing_trained_pipeline_is_reported_and_the_rules_tag_alone(caplog) 
     assert [t.concept for t in analysis.tags] == ["threat.ransomware"]
 
 
+def test_a_trained_pipeline_that_cannot_be_loaded_is_reported_and_the_rules_tag_alone(
+    trained_ner, tmp_path, caplog
+) -> None:
+    import shutil
+
+    broken = shutil.copytree(trained_ner, tmp_path / "broken")
+    (broken / "config.cfg").write_text("[nlp]\nlang = \"en\"\n", "utf-8")  # damaged
+    cache = PipelineCache(trained_models={"en": str(broken)})
+    with caplog.at_level("WARNING", logger="nlp.pipeline"):
+        nlp = cache.get("en")
+    assert tuple(nlp.pipe_names) == COMPONENTS
+    [message] = [r.getMessage() for r in caplog.records]
+    assert "cannot be loaded (ConfigValidationError" in message and "using rules only" in message
+    [analysis], report = tag_items([make_item(1, "en", "Ransomware", "")], cache, "t")
+    assert not report.errors and analysis.entities == []
+
+
 def test_the_tagger_version_names_the_trained_pipelines(trained_ner, tmp_path) -> None:
     import shutil
 
