@@ -609,7 +609,7 @@ def test_a_trained_pipeline_that_cannot_be_loaded_is_reported_and_the_rules_tag_
     import shutil
 
     broken = shutil.copytree(trained_ner, tmp_path / "broken")
-    (broken / "config.cfg").write_text("[nlp]\nlang = \"en\"\n", "utf-8")  # damaged
+    (broken / "config.cfg").write_text('[nlp]\nlang = "en"\n', "utf-8")  # damaged
     cache = PipelineCache(trained_models={"en": str(broken)})
     with caplog.at_level("WARNING", logger="nlp.pipeline"):
         nlp = cache.get("en")
