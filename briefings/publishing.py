@@ -46,6 +46,8 @@ from pathlib import Path
 from types import MappingProxyType
 from xml.sax.saxutils import escape as xml_escape
 
+import orjson
+
 from briefings.approval import Workflow
 from briefings.boilerplate import boilerplate_matcher, drafting_templates, label_list_matcher
 from briefings.collection import no_collections
@@ -1559,9 +1561,17 @@ class _BuildRecord:
     @staticmethod
     def _read(path: Path) -> dict:
         try:
-            found = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError):
+            data = path.read_bytes()
+        except OSError:
             return {}
+        try:
+            # orjson: the record of a 2,000-briefing site is 5 MB, read on every rebuild.
+            found = orjson.loads(data)
+        except ValueError:  # (orjson.JSONDecodeError is one)
+            try:  # what only the standard library reads (a lone surrogate), or damage
+                found = json.loads(data)
+            except ValueError:
+                return {}
         return found if isinstance(found, dict) else {}
 
     def _load(self, live_manifest: bytes | None) -> dict:
@@ -1674,10 +1684,16 @@ class _BuildRecord:
 
 
 def _write_json(path: Path, value: object) -> None:
-    """``value`` as JSON in ``path``, replaced at once (read by this code only: no sorting)."""
+    """``value`` as JSON in ``path``, replaced at once (read by this code only: no sorting).
+    Written by orjson (several times faster on the 5 MB record of a large site), or by
+    the standard library when orjson refuses a value (a lone surrogate in a string)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        data = orjson.dumps(value)
+    except TypeError:  # (orjson.JSONEncodeError is a TypeError)
+        data = json.dumps(value, check_circular=False).encode("ascii")
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(value, check_circular=False), "utf-8")
+    tmp.write_bytes(data)
     tmp.replace(path)
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from briefings import publishing
 from briefings.errors import PublishError
+from briefings.publishing import _BuildRecord
 from briefings.tlp import TLP
 from briefings.verification import verify_site
 
@@ -227,3 +228,15 @@ def test_clause_sums_of_a_release_that_never_went_live_are_swept_later(env) -> N
     new_clear_briefing(env, 9)
     pf.publish(env, audiences=["public"])
     assert _recorded_sums(env) <= _live_digests(env)
+
+
+def test_a_record_holding_what_orjson_refuses_is_written_and_read_back(tmp_path: Path) -> None:
+    """The build record is written by orjson, which refuses a string with a lone
+    surrogate: such a record is written by the standard library and read back whole."""
+    needles = {"amber-1": ["a lone \ud800 surrogate", "plain words"]}
+    record = _BuildRecord(tmp_path / "public.json")
+    record.save(b"manifest", "digest", {"en/index.html": "key"}, "needles-key", needles)
+
+    again = _BuildRecord(tmp_path / "public.json")
+    assert again.needles("needles-key") == needles
+    assert again.page_keys(b"manifest") == {"en/index.html": "key"}
