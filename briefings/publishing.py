@@ -76,6 +76,7 @@ from briefings.site import (
     SiteBuilder,
     build_fingerprint,
     content,
+    forget_build_memos,
 )
 from briefings.store import Store
 from briefings.tlp import TLP, strictest
@@ -1239,7 +1240,13 @@ def publish_site(
 ) -> PublishReport:
     """Build, check, sign and switch every audience's site; then record what was published."""
     with no_collections():
-        return _publish_site(workspace, store, clock, labels, audiences)
+        try:
+            return _publish_site(workspace, store, clock, labels, audiences)
+        finally:
+            # A build's memos end with it (see :func:`briefings.site.forget_build_memos`);
+            # the parsed manifests too: each holds two strings per file of a release.
+            forget_build_memos()
+            manifest_entries.cache_clear()
 
 
 def _publish_site(

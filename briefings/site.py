@@ -995,6 +995,21 @@ def _format_date(moment: datetime, lang: str) -> str:
     return i18n.format_date(moment, lang)
 
 
+def forget_build_memos() -> None:
+    """Empty the memos a build fills with its own links and dates (:func:`href`,
+    :func:`_format_date`); the publishing stage calls it when a build ends.
+
+    They spare work within a build. Kept after it in a long-lived process (``briefings
+    serve``, the benchmark), their tens of thousands of small objects, made among the
+    millions of a build, left the next build about a tenth slower (steady rebuilds of
+    the 2,000-briefing bench site: 1.13-1.17 s after a full build in the same process,
+    1.03-1.10 s with the memos emptied; a process that kept every 97th of three million
+    objects it had made rebuilt 12 % slower too): its objects are then spread over more
+    of the memory, and the full memos make way for each new entry."""
+    href.cache_clear()
+    _format_date.cache_clear()
+
+
 # Babel parses a locale on every call: memoised, as pages ask for the same few languages.
 _language_name = lru_cache(maxsize=256)(i18n.language_name)
 _locale_tag = lru_cache(maxsize=256)(i18n.locale_tag)

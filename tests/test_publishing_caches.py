@@ -11,6 +11,10 @@ from pathlib import Path
 import publishing_fixtures as pf
 import pytest
 
+from briefings import publishing
+from briefings.errors import PublishError
+from briefings.publishing import manifest_entries
+from briefings.site import SiteBuilder, _format_date, href
 from briefings.store import Store
 from briefings.tlp import TLP
 from briefings.verification import verify_site
@@ -382,9 +386,27 @@ def test_a_finished_build_keeps_nothing_of_itself_alive(env) -> None:
     on a builder's method once kept the last four, each with all its pages' data)."""
     import gc
 
-    from briefings.site import SiteBuilder
-
     published_alert(env)
     pf.publish(env)
     gc.collect()
     assert [o for o in gc.get_objects() if isinstance(o, SiteBuilder)] == []
+    # Nor its links, dates and parsed manifests (they slowed the next build a tenth).
+    assert href.cache_info().currsize == 0
+    assert _format_date.cache_info().currsize == 0
+    assert manifest_entries.cache_info().currsize == 0
+
+
+def test_a_failed_build_keeps_nothing_of_itself_alive_either(env, monkeypatch) -> None:
+    published_alert(env)
+    env.clock.advance(days=1)
+    pf.approved(env, pf.new_briefing(env, "Water plant controls tampered with"))
+
+    def fail(*args, **kwargs):
+        raise PublishError("the disk is full")
+
+    monkeypatch.setattr(publishing, "_release_stats", fail)
+    with pytest.raises(PublishError):
+        pf.publish(env)
+
+    assert href.cache_info().currsize == 0
+    assert manifest_entries.cache_info().currsize == 0
