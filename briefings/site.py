@@ -999,13 +999,14 @@ def forget_build_memos() -> None:
     """Empty the memos a build fills with its own links and dates (:func:`href`,
     :func:`_format_date`); the publishing stage calls it when a build ends.
 
-    They spare work within a build. Kept after it in a long-lived process (``briefings
-    serve``, the benchmark), their tens of thousands of small objects, made among the
-    millions of a build, left the next build about a tenth slower (steady rebuilds of
-    the 2,000-briefing bench site: 1.13-1.17 s after a full build in the same process,
-    1.03-1.10 s with the memos emptied; a process that kept every 97th of three million
-    objects it had made rebuilt 12 % slower too): its objects are then spread over more
-    of the memory, and the full memos make way for each new entry."""
+    They spare work within a build. Kept after it, in a process that lives on (a test
+    run, the benchmark, a program calling ``publish_site`` again), they hold tens of
+    thousands of small objects made among a build's millions, which spread the next
+    build's objects over more of the memory: a process that kept every 97th of three
+    million objects it had made rebuilt the 2,000-briefing bench site 12 % slower than
+    one that did not (measured alternately); the bench's steady rebuilds after a full
+    build in the same process took 1.13-1.17 s with the memos kept and 1.03-1.10 s with
+    them emptied (runs an hour apart; the machine moves such figures by a tenth)."""
     href.cache_clear()
     _format_date.cache_clear()
 
