@@ -17,13 +17,13 @@ from spacy.language import Language
 
 # Imported for their @Language.factory registrations.
 import nlp.countries
-import nlp.entities
 import nlp.glossary_matcher
 import nlp.indicators
-import nlp.priority
+import nlp.priority  # noqa: F401
 from briefings.errors import BriefingsError
 from glossary import glossary_version
 from nlp.doctext import TextKeepingTokenizer
+from nlp.entities import trained_model_identity  # (and the entities factory)
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +162,7 @@ class PipelineCache:
 
     def _current_version(self) -> tuple:
         models = sorted(
-            (lang, nlp.entities.trained_model_identity(name))
-            for lang, name in self.trained_models.items()
+            (lang, trained_model_identity(name)) for lang, name in self.trained_models.items()
         )
         return glossary_version(self.glossary_paths), tuple(models)
 
