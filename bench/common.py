@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import sys
 from pathlib import Path
 
@@ -17,6 +18,19 @@ from pathlib import Path
 def log(message: str) -> None:
     """A progress message on stderr: stdout holds only the table and the JSON line."""
     print(message, file=sys.stderr, flush=True)
+
+
+def clean_up_when_stopped() -> None:
+    """Make SIGTERM (``kill``, a CI job's timeout) and SIGHUP end the script as Ctrl-C
+    does, by an exception: its ``finally`` blocks and ``with`` statements then remove
+    the temporary folders a run made (a 2,000-briefing publish run leaves almost a
+    gigabyte otherwise). Call it first thing in ``main``."""
+
+    def stop(signum: int, frame) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
 
 
 def machine() -> str:

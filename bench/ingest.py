@@ -44,7 +44,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
-from common import finish, log, machine
+from common import clean_up_when_stopped, finish, log, machine
 
 LANGS = ("en", "fr", "es", "ar")
 # Out of every 20 entries: 12 English, 3 French, 3 Spanish, 2 Arabic.
@@ -578,6 +578,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", default="pipeline", help=argparse.SUPPRESS)
     parser.add_argument("--profile-out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    clean_up_when_stopped()
     if args.worker:
         return worker(args)
     if args.quick:

@@ -41,7 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import log, machine
+from common import clean_up_when_stopped, log, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "coalition"
@@ -376,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker", choices=("direct", "prefect"), help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    clean_up_when_stopped()
     if args.worker:
         return worker(args)
     return measure(args)

@@ -74,7 +74,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from common import finish, log, machine
+from common import clean_up_when_stopped, finish, log, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -585,6 +585,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--now", help=argparse.SUPPRESS)
     parser.add_argument("--child-profile", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    clean_up_when_stopped()
     if args.child:
         load_fixtures()  # (puts tests/ on the path for briefing_fixtures)
         result = run_child(args.child, Path(args.workspace), args.now, args.child_profile)

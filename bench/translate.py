@@ -60,7 +60,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import finish, log, machine
+from common import clean_up_when_stopped, finish, log, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -309,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=11, help="seed of the generated sentences")
     parser.add_argument("--fail-under", type=float, help="exit 2 when the cold ratio is below")
     args = parser.parse_args(argv)
+    clean_up_when_stopped()
     if args.sentences < 1 or args.beam < 1:
         parser.error("--sentences and --beam must be at least 1")
 
