@@ -486,8 +486,8 @@ def run(args) -> dict:
         # once as many releases exist as are kept (keep_releases, 3 by default), each
         # rebuild recycles the oldest one: the steady state of a site published on a
         # schedule, the figure the target is about.
-        keep = env.workspace.config.publishing.keep_releases
-        rebuilds = keep - 1 + max(1, args.steady)  # the steady ones: from the keep-th on
+        releases = env.workspace.config.publishing.keep_releases
+        rebuilds = releases - 1 + max(1, args.steady)  # the steady ones: from the releases-th on
         edits = []
         for n in range(rebuilds):
             log(f"Incremental rebuild {n + 1} of {rebuilds} after editing one briefing")
@@ -496,7 +496,7 @@ def run(args) -> dict:
             edits.append(edit_and_publish(env, pf, out, ids, args, n, prof))
             ok = ok and verify_site(out).ok and edits[-1]["changed"]
         # The best steady-state rebuild counts, as the best full build does.
-        best = min(edits[keep - 1 :], key=lambda e: e["seconds"])
+        best = min(edits[releases - 1 :], key=lambda e: e["seconds"])
         incremental, rewritten = best["seconds"], best["rewritten"]
         affected_only = all(e["affected_only"] for e in edits)
         log("Rebuild after a sentence was added to an excluded (TLP:AMBER) briefing")

@@ -145,7 +145,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
     write_workspace(root, args.beam, args.threads, args.inter_threads)
     workspace = open_workspace(root, environ={})
 
-    from briefings.translation.argos import ModelSettings
+    from briefings.translation.argos import ModelSettings, opt_out_of_telemetry
 
     settings = ModelSettings.from_config(workspace.config.translation)
     workers, per_worker = settings.layout
@@ -166,6 +166,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
         }
     )
     refuse_network()
+    opt_out_of_telemetry()  # argostranslate.translate loads ONNX Runtime
 
     import argostranslate.settings
     import argostranslate.translate

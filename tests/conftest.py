@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from briefings.translation.argos import opt_out_of_telemetry
 from briefings.workspace import CONFIG_NAME, Workspace, open_workspace
 
 # The shared builders (briefing_fixtures, publishing_fixtures) are plain modules of this
@@ -23,6 +24,10 @@ from briefings.workspace import CONFIG_NAME, Workspace, open_workspace
 # top-level "tests" package; putting this folder itself (not its parent) on the path
 # lets test files import the builders by name without clashing with it.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# Tests never reach the internet: no library's telemetry either, in this process or the
+# ones it starts (tests/test_library_telemetry.py checks the opt-out without this).
+opt_out_of_telemetry()
 
 # Elements that run code, load or embed something, restyle the page, submit data
 # or change how links resolve: none of them may survive sanitizing.

@@ -21,6 +21,14 @@ loads a model or touches the user's home folder. Two things go through them:
   splitter downloads a model, and its decoder turns ``_`` into spaces.
 
 Exceptions of these libraries become :class:`TranslationError` naming the file.
+
+**No telemetry.** ``argostranslate.translate`` imports minisbd, which loads ONNX
+Runtime; from version 1.29 ONNX Runtime sends usage events to Microsoft on Linux too,
+and keeps a device id and an event queue under ``~/.cache/Microsoft`` and a session
+file in the temporary folder, as soon as it is loaded. :func:`opt_out_of_telemetry`
+sets its documented opt-out before any argostranslate import here (and the tools,
+benchmarks and tests call it too): this software handles restricted briefings and
+must not talk to anyone it was not told to.
 """
 
 from __future__ import annotations
@@ -49,6 +57,20 @@ _models_lock = threading.Lock()
 _models: dict[tuple, Ct2Model] = {}
 
 _REINSTALL = "briefings models install FILE.argosmodel"
+
+# The libraries' telemetry switches, read when they load: ONNX Runtime's (1DS on
+# Linux and macOS) turns off uploads, the device id and the offline event queue.
+TELEMETRY_OPT_OUTS = {"ORT_DISABLE_TELEMETRY": "1"}
+
+
+def opt_out_of_telemetry(environ: dict[str, str] | os._Environ = os.environ) -> None:
+    """Set each library's telemetry opt-out in ``environ`` (this process's environment
+    by default, which child processes inherit) unless it is set already: a value the
+    user chose is kept."""
+    for name, value in TELEMETRY_OPT_OUTS.items():
+        environ.setdefault(name, value)
+
+
 #: Punctuation pieces after which a too-long segment is best cut.
 _CUT_AFTER = tuple(".;:!?,؛،。")
 
@@ -71,6 +93,7 @@ class ArgosDirs:
 
 
 def _import_settings(dirs: ArgosDirs) -> ModuleType:
+    opt_out_of_telemetry()  # before anything of argostranslate is imported
     if "argostranslate.settings" in sys.modules:
         return sys.modules["argostranslate.settings"]
     saved = {name: os.environ.get(name) for name in dirs.environment}

@@ -27,6 +27,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from briefings.translation.argos import opt_out_of_telemetry
+
 logger = logging.getLogger(__name__)
 
 PACKAGE_VERSION = "0.1"
@@ -204,6 +206,7 @@ def check_install(argosmodel: Path, sentence: str) -> dict:
             env[var] = str(Path(tmp) / var.lower())
         env["ARGOS_PACKAGES_DIR"] = str(Path(tmp) / "packages")
         env["ARGOS_DEVICE_TYPE"] = "cpu"
+        opt_out_of_telemetry(env)  # the child imports argostranslate.translate
         done = subprocess.run(
             [sys.executable, "-m", "tools.argos_models", "check-install", str(argosmodel)],
             input=sentence,
@@ -220,6 +223,7 @@ def check_install(argosmodel: Path, sentence: str) -> dict:
 
 def installed_translation(argosmodel: Path, sentence: str) -> dict:
     """In the child: install, then translate ``sentence`` two ways (see check_install)."""
+    opt_out_of_telemetry()  # before argostranslate.translate loads ONNX Runtime
     import ctranslate2
     import sentencepiece as spm
     from argostranslate import package as argos_package
