@@ -22,6 +22,9 @@ EPHEMERAL_SERVER_DEFAULTS = {
     "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
 }
 CLIENT_DEFAULTS = {
+    # Prefect's own usage analytics (Amplitude events from the SDK, a device id under
+    # PREFECT_HOME) stay off whatever server it talks to: the common opt-out it reads.
+    "DO_NOT_TRACK": "1",
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     "PREFECT_UI_ENABLED": "false",
