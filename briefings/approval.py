@@ -442,6 +442,31 @@ class Workflow:
         self.audit.write_head()
         return records
 
+    def record_shown(self, shown: list[tuple[str, str, str]], actor: str) -> None:
+        """A ``publish`` audit entry for each ``(briefing id, content hash, reason)``: bytes
+        a site went out with although the briefing is not (or not in these bytes) marked
+        published, because it changed while the site was being built. Its state stays as
+        it is; the hash must be one its officers approved (approvals since voided count),
+        the log records nothing else as published. All in one transaction."""
+        if not shown:
+            return
+        now = self.clock()
+        with self.store.transaction() as conn:
+            for briefing_id, content_hash, reason in shown:
+                record = self.record(briefing_id)
+                approved = {a.sha256 for a in self.store.approvals(record.id, record.lang)}
+                if content_hash not in approved:
+                    raise WorkflowError(
+                        f"{briefing_id}: {content_hash[:12]}… was never approved; refusing "
+                        f"to record it as published"
+                    )
+                self.audit.append(
+                    conn, actor=actor, action="publish", briefing_id=record.id,
+                    lang=record.lang, content_hash=content_hash,
+                    details={"reason": reason}, at=now,
+                )  # fmt: skip
+        self.audit.write_head()
+
     def correct(self, briefing_id: str, officer: str) -> BriefingRecord:
         """Start a correction of a published briefing: a new draft version that says what changed."""
         self._require_role(officer, "correct")

@@ -1315,7 +1315,8 @@ def _publish_site(
     # not on the site yet, so it is not recorded as published (the next run publishes it).
     built = {p.id: p.digest for p in publications if p.lang == p.record.lang}
     done: list[tuple[str, str]] = []
-    for record in store.list_briefings(states=["approved"]):
+    approved_now = store.list_briefings(states=["approved"])
+    for record in approved_now:
         if record.id in included:
             raw = workflow.approved_bytes(record.id)
             if raw is None:
@@ -1334,7 +1335,41 @@ def _publish_site(
                 f"{record.id}: TLP:{record.tlp.value} is above every audience's limit"
             )
     workflow.mark_published_many(done, PUBLISHER)  # one transaction, one audit head write
+    workflow.record_shown(_shown_unrecorded(records, included, built, done, audit), PUBLISHER)
     return report
+
+
+def _shown_unrecorded(
+    records: list[BriefingRecord],
+    included: set[str],
+    built: dict[str, str],
+    done: list[tuple[str, str]],
+    audit: list[AuditEntry],
+) -> list[tuple[str, str, str]]:
+    """The texts the sites now show that the audit log would not record as published:
+    of briefings approved when the build began (``records``) that were approved again,
+    edited, rejected or withdrawn while it ran, the approved text it was built from,
+    unless the log's last publication of the briefing is that text. ``(briefing id,
+    content hash, reason)`` for :meth:`Workflow.record_shown`."""
+    last_published = {e.briefing_id: e.content_hash for e in audit if e.action == "publish"}
+    marked = {briefing_id for briefing_id, _ in done}
+    reason = (
+        "approved again, edited, rejected or withdrawn while the site was being built; "
+        "the site shows this approved text until the next publish"
+    )
+    shown = []
+    for record in records:
+        digest = built.get(record.id)
+        if (
+            record.state != "approved"
+            or record.id not in included
+            or record.id in marked
+            or digest is None
+            or last_published.get(record.id) == digest
+        ):
+            continue
+        shown.append((record.id, digest, reason))
+    return shown
 
 
 def _publish_audience(

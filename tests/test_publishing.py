@@ -26,7 +26,7 @@ import publishing_fixtures as pf
 import pytest
 
 from briefings.documents import parse_document
-from briefings.errors import PublishError
+from briefings.errors import PublishError, WorkflowError
 from briefings.publishing import MANIFEST, publish_site, read_manifest
 from briefings.store import Store
 from briefings.tlp import TLP
@@ -227,15 +227,60 @@ def test_a_text_approved_while_the_site_is_built_is_published_by_the_next_run(en
     assert pf.site_files(pf.output(env))[f"en/{briefing_id}.md"] == before
     record = env.store.get_briefing(briefing_id)
     assert record.state == "approved" and record.content_hash == pf.sha256(after)
-    assert [e for e in env.store.audit_entries() if e.action == "publish"] == []
+    # The log says what the public saw: the text approved before, the state unchanged.
+    [shown] = [e for e in env.store.audit_entries() if e.action == "publish"]
+    assert (shown.briefing_id, shown.content_hash) == (briefing_id, pf.sha256(before))
+    assert "while the site was being built" in shown.details["reason"]
 
     report = pf.publish(env, audiences=["public"])
     assert briefing_id in report.published
     assert pf.site_files(pf.output(env))[f"en/{briefing_id}.md"] == after
-    [entry] = [e for e in env.store.audit_entries() if e.action == "publish"]
-    assert entry.briefing_id == briefing_id and env.store.get_briefing(briefing_id).state == (
-        "published"
-    )
+    entries = [e for e in env.store.audit_entries() if e.action == "publish"]
+    assert [(e.briefing_id, e.content_hash) for e in entries] == [
+        (briefing_id, pf.sha256(before)),
+        (briefing_id, pf.sha256(after)),
+    ]
+    assert env.store.get_briefing(briefing_id).state == "published"
+    assert env.workflow().audit.verify() == []
+    pf.publish(env, audiences=["public"])  # nothing new: nothing more in the log
+    assert len([e for e in env.store.audit_entries() if e.action == "publish"]) == 2
+
+
+def test_a_text_edited_while_the_site_is_built_is_recorded_as_shown(env) -> None:
+    """An approved briefing edited in a text editor during the build (no longer
+    approved): the site the build switched to shows the approved text, and the audit log
+    says so; the next run takes it off the site and records nothing more."""
+    briefing_id = clear_alert(env)
+    before = pf.approved(env, briefing_id)
+    edited = []
+
+    def labels_then_an_edit(concept: str, lang: str) -> str:
+        if not edited:
+            env.write(briefing_id, before.replace(b"twelve wards", b"forty wards"))
+            env.workflow().sync(briefing_id)
+            edited.append(briefing_id)
+        return pf.labels(concept, lang)
+
+    report = publish_site(
+        env.workspace, env.store, clock=env.clock, labels=labels_then_an_edit,
+        audiences=["public"],
+    )  # fmt: skip
+    assert edited and briefing_id not in report.published
+    assert pf.site_files(pf.output(env))[f"en/{briefing_id}.md"] == before
+    assert env.store.get_briefing(briefing_id).state != "approved"
+    [shown] = [e for e in env.store.audit_entries() if e.action == "publish"]
+    assert (shown.briefing_id, shown.content_hash) == (briefing_id, pf.sha256(before))
+
+    pf.publish(env, audiences=["public"])
+    assert len([e for e in env.store.audit_entries() if e.action == "publish"]) == 1
+
+
+def test_only_an_approved_text_is_recorded_as_shown(env) -> None:
+    briefing_id = clear_alert(env)
+    workflow = env.workflow()
+    with pytest.raises(WorkflowError, match="was never approved"):
+        workflow.record_shown([(briefing_id, pf.sha256(b"forged"), "test")], "publisher")
+    assert [e for e in env.store.audit_entries() if e.action == "publish"] == []
 
 
 def _published_then_forged_in_the_store(env) -> tuple[str, bytes]:
