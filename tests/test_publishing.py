@@ -199,6 +199,25 @@ def test_a_published_briefing_edited_afterwards_stays_as_published_until_reappro
     assert files[f"en/{briefing_id}.md"] == env.read(briefing_id)
 
 
+def publish_with_a_change_midway(env, change):
+    """Publish the public site, running ``change()`` once during the build (when it first
+    asks for a label); assert that it ran."""
+    changed = []
+
+    def labels_after_a_change(concept: str, lang: str) -> str:
+        if not changed:
+            change()
+            changed.append(True)
+        return pf.labels(concept, lang)
+
+    report = publish_site(
+        env.workspace, env.store, clock=env.clock, labels=labels_after_a_change,
+        audiences=["public"],
+    )  # fmt: skip
+    assert changed
+    return report
+
+
 def test_a_text_approved_while_the_site_is_built_is_published_by_the_next_run(env) -> None:
     """The run records as published what it built: an officer approving an edited text
     during the build (here, when the build first asks for a label) does not get the new
@@ -206,20 +225,13 @@ def test_a_text_approved_while_the_site_is_built_is_published_by_the_next_run(en
     briefing_id = clear_alert(env)
     before = pf.approved(env, briefing_id)
     after = before.replace(b"twelve wards", b"forty wards")
-    approved_meanwhile = []
 
-    def labels_then_an_approval(concept: str, lang: str) -> str:
-        if not approved_meanwhile:
-            env.write(briefing_id, after)
-            bf.approve_fully(env, briefing_id)
-            approved_meanwhile.append(briefing_id)
-        return pf.labels(concept, lang)
+    def approve_an_edit() -> None:
+        env.write(briefing_id, after)
+        bf.approve_fully(env, briefing_id)
 
-    report = publish_site(
-        env.workspace, env.store, clock=env.clock, labels=labels_then_an_approval,
-        audiences=["public"],
-    )  # fmt: skip
-    assert approved_meanwhile and briefing_id not in report.published
+    report = publish_with_a_change_midway(env, approve_an_edit)
+    assert briefing_id not in report.published
     assert any(
         s.startswith(f"{briefing_id}: approved again while the site was being built")
         for s in report.skipped
@@ -252,20 +264,13 @@ def test_a_text_edited_while_the_site_is_built_is_recorded_as_shown(env) -> None
     says so; the next run takes it off the site and records nothing more."""
     briefing_id = clear_alert(env)
     before = pf.approved(env, briefing_id)
-    edited = []
 
-    def labels_then_an_edit(concept: str, lang: str) -> str:
-        if not edited:
-            env.write(briefing_id, before.replace(b"twelve wards", b"forty wards"))
-            env.workflow().sync(briefing_id)
-            edited.append(briefing_id)
-        return pf.labels(concept, lang)
+    def edit() -> None:
+        env.write(briefing_id, before.replace(b"twelve wards", b"forty wards"))
+        env.workflow().sync(briefing_id)
 
-    report = publish_site(
-        env.workspace, env.store, clock=env.clock, labels=labels_then_an_edit,
-        audiences=["public"],
-    )  # fmt: skip
-    assert edited and briefing_id not in report.published
+    report = publish_with_a_change_midway(env, edit)
+    assert briefing_id not in report.published
     assert pf.site_files(pf.output(env))[f"en/{briefing_id}.md"] == before
     assert env.store.get_briefing(briefing_id).state != "approved"
     [shown] = [e for e in env.store.audit_entries() if e.action == "publish"]
