@@ -1315,8 +1315,7 @@ def _publish_site(
     # not on the site yet, so it is not recorded as published (the next run publishes it).
     built = {p.id: p.digest for p in publications if p.lang == p.record.lang}
     done: list[tuple[str, str]] = []
-    approved_now = store.list_briefings(states=["approved"])
-    for record in approved_now:
+    for record in store.list_briefings(states=["approved"]):
         if record.id in included:
             raw = workflow.approved_bytes(record.id)
             if raw is None:
