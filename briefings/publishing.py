@@ -1334,7 +1334,15 @@ def _publish_site(
                 f"{record.id}: TLP:{record.tlp.value} is above every audience's limit"
             )
     workflow.mark_published_many(done, PUBLISHER)  # one transaction, one audit head write
-    workflow.record_shown(_shown_unrecorded(records, included, built, done, audit), PUBLISHER)
+    shown = _shown_unrecorded(records, included, built, done, audit)
+    mentioned = {line.partition(":")[0] for line in report.skipped}
+    report.skipped += [
+        f"{briefing_id}: changed while the site was being built; the site shows the text "
+        f"approved before until the next publish"
+        for briefing_id, _, _ in shown
+        if briefing_id not in mentioned
+    ]
+    workflow.record_shown(shown, PUBLISHER)
     return report
 
 

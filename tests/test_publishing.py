@@ -271,6 +271,7 @@ def test_a_text_edited_while_the_site_is_built_is_recorded_as_shown(env) -> None
 
     report = publish_with_a_change_midway(env, edit)
     assert briefing_id not in report.published
+    assert f"{briefing_id}: changed while the site was being built" in "\n".join(report.skipped)
     assert pf.site_files(pf.output(env))[f"en/{briefing_id}.md"] == before
     assert env.store.get_briefing(briefing_id).state != "approved"
     [shown] = [e for e in env.store.audit_entries() if e.action == "publish"]
