@@ -78,7 +78,7 @@ def test_a_telemetry_setting_the_user_chose_is_kept(tmp_path: Path) -> None:
 def test_the_model_builders_install_check_runs_without_telemetry(tmp_path: Path) -> None:
     # tools.argos_models check_install's child imports argostranslate.translate.
     code = (
-        "import os, sys\n"
+        "import sys\n"
         "from tools.argos_models.package import installed_translation\n"
         "try:\n"
         "    installed_translation(__import__('pathlib').Path('missing.argosmodel'), 'x')\n"
