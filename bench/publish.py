@@ -487,7 +487,7 @@ def run(args) -> dict:
         # rebuild recycles the oldest one: the steady state of a site published on a
         # schedule, the figure the target is about.
         releases = env.workspace.config.publishing.keep_releases
-        rebuilds = releases - 1 + max(1, args.steady)  # the steady ones: from the releases-th on
+        rebuilds = releases - 1 + max(1, args.steady)  # the steady ones come after these
         edits = []
         for n in range(rebuilds):
             log(f"Incremental rebuild {n + 1} of {rebuilds} after editing one briefing")

@@ -442,17 +442,17 @@ class Workflow:
         self.audit.write_head()
         return records
 
-    def record_shown(self, shown: list[tuple[str, str, str]], actor: str) -> None:
-        """A ``publish`` audit entry for each ``(briefing id, content hash, reason)``: bytes
-        a site went out with although the briefing is not (or not in these bytes) marked
-        published, because it changed while the site was being built. Its state stays as
-        it is; the hash must be one its officers approved (approvals since voided count),
-        the log records nothing else as published. All in one transaction."""
+    def record_shown(self, shown: list[tuple[str, str]], actor: str, reason: str) -> None:
+        """A ``publish`` audit entry, with ``reason``, for each ``(briefing id, content
+        hash)``: bytes a site went out with although the briefing is not (or not in these
+        bytes) marked published, because it changed while the site was being built. Its
+        state stays as it is; the hash must be one its officers approved (approvals since
+        voided count), the log records nothing else as published. All in one transaction."""
         if not shown:
             return
         now = self.clock()
         with self.store.transaction() as conn:
-            for briefing_id, content_hash, reason in shown:
+            for briefing_id, content_hash in shown:
                 record = self.record(briefing_id)
                 approved = {a.sha256 for a in self.store.approvals(record.id, record.lang)}
                 if content_hash not in approved:

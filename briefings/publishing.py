@@ -1336,14 +1336,17 @@ def _publish_site(
     workflow.mark_published_many(done, PUBLISHER)  # one transaction, one audit head write
     shown = _shown_unrecorded(records, included, built, done, audit)
     mentioned = {line.partition(":")[0] for line in report.skipped}
-    report.skipped += [
-        f"{briefing_id}: changed while the site was being built; the site shows the text "
-        f"approved before until the next publish"
-        for briefing_id, _, _ in shown
-        if briefing_id not in mentioned
-    ]
-    workflow.record_shown(shown, PUBLISHER)
+    report.skipped += [f"{i}: {SHOWN_UNPUBLISHED}" for i, _ in shown if i not in mentioned]
+    workflow.record_shown(shown, PUBLISHER, SHOWN_UNPUBLISHED)
     return report
+
+
+# Why a site shows an approved text its briefing is not marked published in: the publish
+# report's line and the audit entry's reason.
+SHOWN_UNPUBLISHED = (
+    "changed while the site was being built (approved again, edited, rejected or "
+    "withdrawn); the site shows the text approved before until the next publish"
+)
 
 
 def _shown_unrecorded(
@@ -1352,18 +1355,14 @@ def _shown_unrecorded(
     built: dict[str, str],
     done: list[tuple[str, str]],
     audit: list[AuditEntry],
-) -> list[tuple[str, str, str]]:
+) -> list[tuple[str, str]]:
     """The texts the sites now show that the audit log would not record as published:
     of briefings approved when the build began (``records``) that were approved again,
     edited, rejected or withdrawn while it ran, the approved text it was built from,
     unless the log's last publication of the briefing is that text. ``(briefing id,
-    content hash, reason)`` for :meth:`Workflow.record_shown`."""
+    content hash)`` for :meth:`Workflow.record_shown`."""
     last_published = {e.briefing_id: e.content_hash for e in audit if e.action == "publish"}
     marked = {briefing_id for briefing_id, _ in done}
-    reason = (
-        "approved again, edited, rejected or withdrawn while the site was being built; "
-        "the site shows this approved text until the next publish"
-    )
     shown = []
     for record in records:
         digest = built.get(record.id)
@@ -1375,7 +1374,7 @@ def _shown_unrecorded(
             or last_published.get(record.id) == digest
         ):
             continue
-        shown.append((record.id, digest, reason))
+        shown.append((record.id, digest))
     return shown
 
 

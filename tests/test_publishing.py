@@ -285,7 +285,7 @@ def test_only_an_approved_text_is_recorded_as_shown(env) -> None:
     briefing_id = clear_alert(env)
     workflow = env.workflow()
     with pytest.raises(WorkflowError, match="was never approved"):
-        workflow.record_shown([(briefing_id, pf.sha256(b"forged"), "test")], "publisher")
+        workflow.record_shown([(briefing_id, pf.sha256(b"forged"))], "publisher", "test")
     assert [e for e in env.store.audit_entries() if e.action == "publish"] == []
 
 

@@ -38,7 +38,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +63,7 @@ _REINSTALL = "briefings models install FILE.argosmodel"
 TELEMETRY_OPT_OUTS = {"ORT_DISABLE_TELEMETRY": "1"}
 
 
-def opt_out_of_telemetry(environ: dict[str, str] | os._Environ = os.environ) -> None:
+def opt_out_of_telemetry(environ: MutableMapping[str, str] = os.environ) -> None:
     """Set each library's telemetry opt-out in ``environ`` (this process's environment
     by default, which child processes inherit) unless it is set already: a value the
     user chose is kept."""

@@ -206,7 +206,6 @@ def check_install(argosmodel: Path, sentence: str) -> dict:
             env[var] = str(Path(tmp) / var.lower())
         env["ARGOS_PACKAGES_DIR"] = str(Path(tmp) / "packages")
         env["ARGOS_DEVICE_TYPE"] = "cpu"
-        opt_out_of_telemetry(env)  # the child imports argostranslate.translate
         done = subprocess.run(
             [sys.executable, "-m", "tools.argos_models", "check-install", str(argosmodel)],
             input=sentence,
