@@ -467,7 +467,7 @@ def leak_needles(
 NEEDLES_VERSION = "3"  # bump when leak_needles or what it is given changes
 # Bump when what the scan compares in a file changes: the verdicts of earlier scans (files
 # known clean) and their clause sums no longer hold then, and every file is read again.
-SCAN_VERSION = "2"
+SCAN_VERSION = "3"
 MAX_COMMAS = 8  # runs between commas looked at in one clause: at most 44
 
 
@@ -697,8 +697,9 @@ class LeakScanner:
     def scan_with_sums(
         self, path: str, data: bytes, embedded: Iterable[str] = ()
     ) -> tuple[list[str], set[int]]:
-        """:meth:`scan`, and the checksums (:func:`sums_of`) of every clause it
-        compared with the needles: what a later build needs to know that the file holds
+        """:meth:`scan`, and the checksums of every clause it compared with the needles
+        (:func:`sums_of`) and of the id prefixes of the text it looked for ids in
+        (:func:`id_prefix_sums`): what a later build needs to know that the file holds
         none of its new needles without reading it again (see :func:`_clean_by_sums`)."""
         if not self.needles or not path.endswith(TEXT_SUFFIXES):
             return [], set()
@@ -708,7 +709,10 @@ class LeakScanner:
         for fragment in fragments:
             if fragment not in self._fragments:
                 found, text = readable_clauses("x.html", fragment)
-                self._fragments[fragment] = (self._hits(found, text), sums_of(found))
+                self._fragments[fragment] = (
+                    self._hits(found, text),
+                    sums_of(found) | id_prefix_sums(text),
+                )
             fragment_hits, fragment_sums = self._fragments[fragment]
             hits += fragment_hits
             sums |= fragment_sums
@@ -727,6 +731,7 @@ class LeakScanner:
         found, text = readable_clauses(path, data, cut if fragments else None)
         hits += self._hits(found, text)
         sums |= sums_of(found)
+        sums |= id_prefix_sums(text)  # of the text the ids were looked for in
         problems: list[str] = []
         seen: set[str] = set()
         for briefing_id, needle in hits:
@@ -783,6 +788,53 @@ def sums_of(clauses: Iterable[str]) -> set[int]:
     clauses that share one only cost a file a second reading, never a missed leak."""
     crc32 = zlib.crc32  # (a comprehension, no call per clause: a full build sums millions)
     return {crc32(clause.encode("utf-8")) for clause in clauses}
+
+
+# Ids are looked for anywhere in a file's text, not among its clauses. What lets a later
+# build rule a new id out of a file without reading it: the sums of the text's "id
+# prefixes". Drafted ids hold a date ("alert-2026-03-14-ransomware-at-..."); from every
+# "-" that starts one ("-2026-03-14-", an anchor), each stretch of the text that ends
+# right before a later "-" within ``ID_REACH`` characters is summed. An id is checked by
+# one such stretch of its own: from its first anchor to the last "-" within reach
+# (:func:`id_prefix_sum`). Where the id occurs in a text, that stretch is in the text at
+# an anchor and followed by a "-" there too, so its sum is among the text's: whatever
+# the characters around or after the id. The anchors are found by a lookahead, so
+# overlapping dates are all found. Ids that differ only after their last "-" ("...-a1",
+# "...-a1--2") share the stretch: a file holding one is read again for the other.
+_ID_ANCHOR = re.compile(r"-(?=[0-9]{4}-[0-9]{2}-[0-9]{2}-)")
+DATE_END = 11  # the "-" that ends an anchor's date: "-2026-03-14-"[11]
+ID_REACH = 96
+_PREFIX_MARK = b"id "  # id prefix sums apart from clause sums (a clash costs one reading)
+
+
+def id_prefix_sums(text: str) -> set[int]:
+    """The sums of the id prefixes of ``text`` (see :data:`ID_REACH`)."""
+    crc32 = zlib.crc32
+    sums: set[int] = set()
+    seen: set[str] = set()  # a page names its own id many times
+    for anchor in _ID_ANCHOR.finditer(text):
+        start = anchor.start()
+        reach = text[start : start + ID_REACH + 1]
+        if reach in seen:
+            continue
+        seen.add(reach)
+        dash = reach.find("-", DATE_END)
+        while dash > 0:
+            sums.add(crc32(_PREFIX_MARK + reach[:dash].encode("utf-8")))
+            dash = reach.find("-", dash + 1)
+    return sums
+
+
+def id_prefix_sum(briefing_id: str) -> int | None:
+    """The sum of the stretch of ``briefing_id`` from its first anchor to its last "-"
+    within reach, which every text holding the id has among :func:`id_prefix_sums`;
+    None for an id without a date (its presence cannot be ruled out by sums)."""
+    anchor = _ID_ANCHOR.search(briefing_id)
+    if anchor is None:
+        return None
+    reach = briefing_id[anchor.start() : anchor.start() + ID_REACH + 1]
+    stretch = reach[: reach.rfind("-")]  # the date's own end at the least
+    return zlib.crc32(_PREFIX_MARK + stretch.encode("utf-8"))
 
 
 class ClauseSums:
@@ -861,9 +913,10 @@ def _clean_by_sums(
 ) -> set[str]:
     """The digests among ``digests`` that passed the last build's scan (``before``: its
     needles and the digests it passed) and hold none of the clauses that are new
-    needles now, by their recorded clause sums: they need no second reading when an
-    excluded briefing's text changed. Nothing is clean this way when a new id is a
-    needle (ids are looked for in a file's whole text, not among its clauses)."""
+    needles now, by their recorded sums: they need no second reading when an excluded
+    briefing's text changed or a new one is left out. A new id is ruled out by the
+    sum of its id prefix (:func:`id_prefix_sum`); nothing is clean this way when a new
+    id has no date."""
     if before is None:
         return set()
     old, passed = before
@@ -875,10 +928,13 @@ def _clean_by_sums(
 
     old_ids, old_clauses = split(old)
     new_ids, new_clauses = split(needles)
-    if new_ids - old_ids:
-        return set()
-    candidates = passed & digests
     added = sums_of(new_clauses - old_clauses)
+    for briefing_id in new_ids - old_ids:
+        prefix = id_prefix_sum(briefing_id)
+        if prefix is None:
+            return set()
+        added.add(prefix)
+    candidates = passed & digests
     if not added:
         return candidates
     recorded = sums.load(candidates)

@@ -15,6 +15,7 @@ KEYS = {
     "bare_markdown_s", "bare_markdown_runs_s",
     "bare_pages_per_s", "ratio", "target_ratio", "incremental_s", "incremental_share",
     "incremental_runs_s", "incremental_first_share", "processes", "full_build_processes_s", "excluded_edit_s", "excluded_edit_scanned",
+    "new_excluded_s", "new_excluded_scanned",
     "ratio_processes", "target_incremental_share", "files_rewritten", "rewritten", "affected_only",
     "excluded_briefings", "meets_target_ratio", "meets_target_incremental", "profile_top",
     "ok", "seed", "machine",
@@ -44,4 +45,6 @@ def test_the_benchmark_runs_on_a_few_briefings(tmp_path: Path) -> None:
     # A new sentence in the excluded briefing: the unchanged files' clause sums say it is in
     # none of them.
     assert summary["excluded_edit_scanned"] < summary["files"] // 10
+    # A new excluded briefing: its id's prefix and its sentences are in none of them either.
+    assert summary["new_excluded_scanned"] < summary["files"] // 10
     assert 0 < summary["files_rewritten"] < summary["files"]

@@ -1,7 +1,8 @@
 """When an excluded briefing's text changes, the leak scan has new needles. Files that
 passed the last scan and did not change are then read again only if they may hold one
 of the new needles, as the sums of their clauses recorded at their last reading tell;
-a new excluded id, or sums that are lost, mean reading every file again."""
+a new excluded id is ruled out by the sums of the files' id windows; sums that are lost,
+or a new id without a date to anchor a window, mean reading every file again."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import publishing_fixtures as pf
 import pytest
 
 from briefings import publishing
+from briefings.documents import parse_document, render_document
 from briefings.errors import PublishError
 from briefings.publishing import _BuildRecord
 from briefings.tlp import TLP
@@ -73,7 +75,10 @@ def test_without_clause_sums_every_file_is_read_again(env) -> None:
         edit_amber(env, CLEAR_SENTENCE)
 
 
-def test_a_new_excluded_briefing_means_reading_every_file(env) -> None:
+def test_a_new_excluded_briefing_rereads_no_unchanged_file(env) -> None:
+    """Its id is ruled out of the unchanged files by the sums of their id prefixes, though
+    it only adds "--2" to the id of the CLEAR alert of the same event, which every page
+    names."""
     other = pf.new_briefing(env, "Wiper at the water board", tlp=TLP.AMBER)
     pf.approved(env, other)
 
@@ -81,7 +86,77 @@ def test_a_new_excluded_briefing_means_reading_every_file(env) -> None:
 
     audience = report.audiences[0]
     assert audience.excluded == 2
-    assert audience.scanned == audience.files - 2  # .ico and .pub hold no text to scan
+    assert audience.scanned <= 2, audience  # at most the status page and the pages it moved
+    assert verify_site(pf.output(env)).ok
+
+
+def test_a_new_excluded_id_in_an_unchanged_page_is_found(env) -> None:
+    """A CLEAR briefing cites another by its id; that one is then raised to AMBER. The
+    citing page does not change, but its id prefixes hold the newly excluded id: it is
+    read again, and the build fails."""
+    cited = pf.new_briefing(env, "Phishing wave against clinics")
+    pf.approved(env, cited)
+    citing = pf.new_briefing(env, "Clinic phishing follow-up", threats=["threat.phishing"])
+    pf.rewrite(env, citing, f"# Follow-up\n\nThis updates briefing {cited} of last week.\n")
+    pf.approved(env, citing)
+    pf.publish(env, audiences=["public"])
+    document = parse_document(env.read(cited), env.path(cited))
+    env.write(cited, render_document({**document.meta, "tlp": "AMBER"}, document.body))
+    env.workflow().sync(cited)  # raised in a text editor: back to review
+    pf.approved(env, cited)
+
+    with pytest.raises(PublishError, match=f"{cited} appears in en/{citing}/index.html"):
+        pf.publish(env, audiences=["public"])
+
+
+def test_a_new_excluded_id_without_a_date_means_reading_every_file(tmp_path) -> None:
+    """Only a dated id has an id prefix; for any other, no file is known clean by sums."""
+    sums = publishing.ClauseSums(tmp_path / "sums.sqlite")
+    page = "See alert-2026-01-01-wiper-at-the-water-board-a1 and alert-2026-01-01-flood-b2."
+    sums.save({"d1": publishing.id_prefix_sums(page)}, {"d1"})
+    before = ({"old-2026-01-01-x": ["old-2026-01-01-x"]}, {"d1"})
+
+    def clean(new_id: str) -> set[str]:
+        needles = {**before[0], new_id: [new_id]}
+        return publishing._clean_by_sums(before, needles, sums, {"d1"})
+
+    assert clean("wiper-at-the-water-board") == set()  # no date: read it
+    assert clean("alert-2026-01-01-wiper-at-the-water-board-a1") == set()  # there: read it
+    assert clean("alert-2026-01-01-wiper-at-the-water-board-a1--2") == {"d1"}
+    assert clean("alert-2026-01-02-wiper-at-the-water-board-a1") == {"d1"}
+    assert clean("alert-2026-01-01-wiper") == set()  # "-2026-01-01" is in the page
+
+
+IDS = [
+    "alert-2026-03-14-ransomware-at-hospitals-a1b2c3",
+    "alert-2026-03-14-ransomware-at-hospitals-a1b2c3--2",
+    "digest-2026-03-14-2026-03-15-amber",
+    "x-2026-1-2026-03-14-y-2026-03-15-zzzz",
+    "debunk-1999-12-31-fake-evacuation-orders-" + "very-long-" * 12 + "end",
+    "alert-2026-03-14-x",
+]
+PIECES = ["-", "2026-", "03-14-", "-2026-03-14-", "xalert", "--2", "a", " ", "\n", "&amp;",
+          "é", "ال", "/", ".", "-2026-03-14-ransomware-at-hospitals-a1b2c3"]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_an_id_anywhere_in_a_text_puts_its_prefix_among_the_text_s(seed: int) -> None:
+    """The property the skipping rests on, on random texts around each id: inside a word,
+    after dates that overlap it, followed by more of an id, escaped neighbours, other
+    scripts."""
+    import random
+
+    rng = random.Random(seed)
+    for briefing_id in IDS:
+        prefix = publishing.id_prefix_sum(briefing_id)
+        assert prefix is not None
+        for _ in range(300):
+            before = "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 6)))
+            after = "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 6)))
+            text = before + briefing_id + after
+            assert prefix in publishing.id_prefix_sums(text), text
+    for undated in ("alert-14-03-2026", "alert-2026-03-14", "alert-2026-3-14-x"):
+        assert publishing.id_prefix_sum(undated) is None
 
 
 def test_needles_are_rewritten_only_when_they_change(env) -> None:
