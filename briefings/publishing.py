@@ -465,8 +465,9 @@ def leak_needles(
 
 
 NEEDLES_VERSION = "3"  # bump when leak_needles or what it is given changes
-# Bump when what the scan compares in a file changes: the verdicts of earlier scans (files
-# known clean) and their clause sums no longer hold then, and every file is read again.
+# Bump when what the scan compares in a file, or records of it, changes: the verdicts of
+# earlier scans (files known clean) and their sums no longer hold then, and every file is
+# read again (3: the sums of id prefixes recorded too).
 SCAN_VERSION = "3"
 MAX_COMMAS = 8  # runs between commas looked at in one clause: at most 44
 
