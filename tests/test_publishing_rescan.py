@@ -1,12 +1,13 @@
 """When an excluded briefing's text changes, the leak scan has new needles. Files that
 passed the last scan and did not change are then read again only if they may hold one
 of the new needles, as the sums of their clauses recorded at their last reading tell;
-a new excluded id is ruled out by the sums of the files' id windows; sums that are lost,
-or a new id without a date to anchor a window, mean reading every file again."""
+a new excluded id is ruled out by the sums of the files' id prefixes; sums that are lost,
+or a new id without a date to anchor a prefix, mean reading every file again."""
 
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import publishing_fixtures as pf
@@ -144,8 +145,6 @@ def test_an_id_anywhere_in_a_text_puts_its_prefix_among_the_text_s(seed: int) ->
     """The property the skipping rests on, on random texts around each id: inside a word,
     after dates that overlap it, followed by more of an id, escaped neighbours, other
     scripts."""
-    import random
-
     rng = random.Random(seed)
     for briefing_id in IDS:
         prefix = publishing.id_prefix_sum(briefing_id)
