@@ -854,8 +854,9 @@ class ClauseSums:
         db.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (digest TEXT PRIMARY KEY, sums BLOB)")
         return db
 
-    def load(self, digests: set[str]) -> dict[str, frozenset[int]]:
-        """The sums recorded for these digests (those it has)."""
+    def load(self, digests: set[str]) -> dict[str, array]:
+        """The sums recorded for these digests (those it has), each file's as an array
+        (a test of a few new sums against it needs no set of its thousands)."""
         wanted = sorted(digests)
         try:
             db = self._connect()
@@ -875,7 +876,7 @@ class ClauseSums:
                 db.close()
         except (OSError, sqlite3.Error):
             return {}
-        return {digest: frozenset(array("I", blob)) for digest, blob in rows if digest in digests}
+        return {digest: array("I", blob) for digest, blob in rows if digest in digests}
 
     def save(self, new: dict[str, set[int]], keep: set[str], previous: Iterable[str] = ()) -> None:
         """Record ``new``, and forget the digests no longer in ``keep`` (the release):
@@ -939,7 +940,7 @@ def _clean_by_sums(
     if not added:
         return candidates
     recorded = sums.load(candidates)
-    return {d for d, found in recorded.items() if found.isdisjoint(added)}
+    return {d for d, found in recorded.items() if added.isdisjoint(found)}
 
 
 def _clean_fragments(
@@ -949,7 +950,7 @@ def _clean_fragments(
     digests: dict[str, str],
     known_clean: set[str],
     sums: ClauseSums,
-) -> dict[str, frozenset[int]]:
+) -> dict[str, array]:
     """The fragments the files to scan embed (a feed's entries) that are the bodies of
     briefing pages known clean, with those pages' recorded clause sums: each such page
     was scanned with its body in it, so the body holds no needle, and the page's sums
@@ -964,7 +965,7 @@ def _clean_fragments(
     if not pages:
         return {}
     recorded = sums.load({digests[page] for page in pages.values()})
-    clean: dict[str, frozenset[int]] = {}
+    clean: dict[str, array] = {}
     for fragment, page in pages.items():
         found = recorded.get(digests[page])
         if found is not None and fragment in content(files[page]).decode("utf-8", "replace"):
