@@ -44,6 +44,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
+from typing import NamedTuple
 from xml.sax.saxutils import escape as xml_escape
 
 import orjson
@@ -398,6 +399,7 @@ def leak_needles(
     boilerplate: str = "",
     is_template_text: Callable[[str], bool] | None = None,
     visible_items: Iterable[str] = (),
+    known: Mapping[str, list[str]] | None = None,
 ) -> dict[str, list[str]]:
     """What betrays each excluded briefing: its id; the clauses of its title and of the
     titles and summaries of its restricted source items; every longer clause (sentence)
@@ -414,7 +416,13 @@ def leak_needles(
     show it.
 
     :class:`LeakScanner` looks for the id among a file's words and for each clause among
-    the file's clauses, normalised the same way."""
+    the file's clauses, normalised the same way.
+
+    ``known``: needles made before for some of the briefings, from the same inputs (the
+    same texts of theirs and the same boilerplate, templates and visible items: see
+    :class:`NeedlesKeys`); they are taken as they are. A briefing's needles depend on
+    nothing else, so only the others are worked out."""
+    known = known or {}
     shared = _squash(boilerplate)
     template_text = is_template_text or (lambda clause: False)
     cut = visible_cutter(visible_items)
@@ -435,13 +443,16 @@ def leak_needles(
         )
 
     translated = translated_boilerplate(
-        (p for p in publications if p.id in excluded_ids),
+        (p for p in publications if p.id in excluded_ids and p.id not in known),
         public_clause,
         lambda text: clauses(markdown_reading(text)),
     )
     needles: dict[str, list[str]] = {}
     for pub in publications:
         if pub.id not in excluded_ids:
+            continue
+        if pub.id in known:
+            needles[pub.id] = list(known[pub.id])
             continue
         found = needles.setdefault(pub.id, [pub.id])
         title = cut(pub.title)
@@ -472,29 +483,35 @@ SCAN_VERSION = "3"
 MAX_COMMAS = 8  # runs between commas looked at in one clause: at most 44
 
 
-def _needles_key(
+class NeedlesKeys(NamedTuple):
+    """Digests of what :func:`leak_needles` reads: ``common`` of what every briefing's
+    needles depend on (the boilerplate, the drafting templates, the glossary's files, the
+    visible items), ``briefings`` per excluded briefing of its own inputs (its
+    publications' bytes, languages and titles, its restricted items), and ``whole`` of
+    both. The same ``whole``: the same needles; the same ``common`` and the same key of a
+    briefing: the same needles for that briefing."""
+
+    whole: str
+    common: str
+    briefings: dict[str, str]
+
+
+def _needles_keys(
     workspace: Workspace,
     publications: list[Publication],
     excluded_ids: set[str],
     restricted: dict[str, list[str]],
     boilerplate: str,
     visible: Iterable[str] = (),
-) -> str:
-    """A digest of everything :func:`leak_needles` reads: the excluded publications'
-    bytes and languages (a translation is paired with its source's), their restricted
-    and visible items, the boilerplate, the drafting templates and the glossary's files
-    (its labels are boilerplate too)."""
+) -> NeedlesKeys:
+    """The :class:`NeedlesKeys` of these inputs of :func:`leak_needles` (a translation is
+    paired with its source's text, so a briefing's languages go together)."""
     from importlib import resources
 
-    digest = hashlib.sha256(f"needles {NEEDLES_VERSION}\n{boilerplate}\n".encode())
-    for pub in sorted(publications, key=lambda p: (p.id, p.lang)):
-        if pub.id in excluded_ids:
-            digest.update(
-                f"{pub.id} {pub.lang} {pub.record.lang} {pub.title} {pub.digest}\n".encode()
-            )
-    digest.update(json.dumps([restricted, sorted(visible)], sort_keys=True).encode())
+    common = hashlib.sha256(f"needles {NEEDLES_VERSION}\n{boilerplate}\n".encode())
+    common.update(json.dumps(sorted(visible)).encode())
     for text in drafting_templates(workspace.root):
-        digest.update(text.encode())
+        common.update(text.encode())
     paths = glossary_paths(workspace)
     files = (
         [Path(p) for p in paths]
@@ -504,8 +521,23 @@ def _needles_key(
     for path in files:
         for one in sorted(path.rglob("*")) if path.is_dir() else [path]:
             with contextlib.suppress(OSError):
-                digest.update(one.name.encode() + one.read_bytes())
-    return digest.hexdigest()
+                common.update(one.name.encode() + one.read_bytes())
+    texts: dict[str, list[str]] = {}
+    for pub in sorted(publications, key=lambda p: (p.id, p.lang)):
+        if pub.id in excluded_ids:
+            texts.setdefault(pub.id, []).append(
+                f"{pub.id} {pub.lang} {pub.record.lang} {pub.title} {pub.digest}"
+            )
+    briefings = {
+        briefing_id: hashlib.sha256(
+            json.dumps([lines, restricted.get(briefing_id, [])]).encode()
+        ).hexdigest()
+        for briefing_id, lines in texts.items()
+    }
+    whole = hashlib.sha256(
+        json.dumps([common.hexdigest(), sorted(briefings.items())]).encode()
+    ).hexdigest()
+    return NeedlesKeys(whole, common.hexdigest(), briefings)
 
 
 def _lazy_template_text(workspace: Workspace) -> Callable[[str], bool]:
@@ -1475,14 +1507,14 @@ def _publish_audience(
     }
     restricted, visible = item_texts(store, excluded_ids, audience)
     boilerplate = _boilerplate()
-    needles_key = _needles_key(
-        workspace, publications, excluded_ids, restricted, boilerplate, visible
-    )
+    keys = _needles_keys(workspace, publications, excluded_ids, restricted, boilerplate, visible)
+    needles_key = keys.whole
     needles = record.needles(needles_key)
     if needles is None:
         needles = leak_needles(
-            publications, excluded_ids, restricted, boilerplate, template_text, visible
-        )
+            publications, excluded_ids, restricted, boilerplate, template_text, visible,
+            known=record.reusable_needles(keys),
+        )  # fmt: skip
     scanner = LeakScanner(needles, record.needles_digest(needles_key))
     clause_sums = ClauseSums(record.path.with_suffix(".clauses.sqlite"))
     known_clean = record.clean_digests(live_manifest, scanner.digest) or _clean_by_sums(
@@ -1530,7 +1562,7 @@ def _publish_audience(
         report.release = live.name
         writer.prune(live)  # what a killed run left behind
         record.save(
-            manifest, scanner.digest, builder.pages.keys, needles_key, needles,
+            manifest, scanner.digest, builder.pages.keys, keys, needles,
             _release_stats(live, files), builder.pages.units,
         )  # fmt: skip
         return report
@@ -1546,7 +1578,7 @@ def _publish_audience(
         ledger.record(final.name, finished_ns, {path: st[1] for path, st in stats.items()})
     ledger.forget_all_but(r.name for r in writer.kept_releases())
     record.save(
-        manifest, scanner.digest, builder.pages.keys, needles_key, needles, stats,
+        manifest, scanner.digest, builder.pages.keys, keys, needles, stats,
         builder.pages.units,
     )  # fmt: skip
     report.release = final.name
@@ -1735,12 +1767,31 @@ class _BuildRecord:
         return found if isinstance(found, dict) else {}
 
     def needles(self, key: str) -> dict[str, list[str]] | None:
-        """The needles a build made from the inputs ``key`` names (see :func:`_needles_key`)."""
+        """The needles a build made from the inputs ``key`` names (``NeedlesKeys.whole``)."""
         stored = self._needle_file()
         if stored.get("needles_key") != key:
             return None
         found = stored.get("needle_list")
         return found if isinstance(found, dict) else None
+
+    def reusable_needles(self, keys: NeedlesKeys) -> dict[str, list[str]]:
+        """The needles of the last build (the one recorded, live or not) for each briefing
+        whose inputs are the same now, when what all briefings' needles depend on is the
+        same too (see :class:`NeedlesKeys`); empty otherwise."""
+        stored = self._needle_file()
+        needles, before = stored.get("needle_list"), stored.get("briefing_keys")
+        if stored.get("common_key") != keys.common or not isinstance(needles, dict):
+            return {}
+        if not isinstance(before, dict):
+            return {}
+        return {
+            briefing_id: found
+            for briefing_id, key in keys.briefings.items()
+            if before.get(briefing_id) == key
+            and isinstance(found := needles.get(briefing_id), list)
+            and found[:1] == [briefing_id]  # its id first, as leak_needles makes them
+            and all(isinstance(needle, str) for needle in found)
+        }
 
     def needles_digest(self, key: str) -> str | None:
         """The :attr:`LeakScanner.digest` of :meth:`needles`, if recorded with them."""
@@ -1755,11 +1806,15 @@ class _BuildRecord:
         manifest: bytes,
         needles_digest: str,
         pages: dict[str, str],
-        needles_key: str | None = None,
+        needles_key: NeedlesKeys | str | None = None,
         needles: dict[str, list[str]] | None = None,
         stats: dict[str, list[int]] | None = None,
         units: dict[str, list[str]] | None = None,
     ) -> None:
+        """Record the build; ``needles_key``: the keys of ``needles`` (per briefing too,
+        for :meth:`reusable_needles`, when given as :class:`NeedlesKeys`)."""
+        keys = needles_key if isinstance(needles_key, NeedlesKeys) else None
+        needles_key = keys.whole if keys is not None else needles_key
         record = {
             "units": units or {},
             "stats": stats or {},
@@ -1778,6 +1833,8 @@ class _BuildRecord:
             ):
                 stored = {
                     "needles_key": needles_key,
+                    "common_key": keys.common if keys is not None else None,
+                    "briefing_keys": keys.briefings if keys is not None else None,
                     "scan": SCAN_VERSION,
                     "digest": needles_digest,
                     "needle_list": needles,

@@ -158,6 +158,142 @@ def test_an_id_anywhere_in_a_text_puts_its_prefix_among_the_text_s(seed: int) ->
         assert publishing.id_prefix_sum(undated) is None
 
 
+def _needle_file(env) -> dict:
+    return json.loads((env.root / "state" / "publish" / "public.needles.json").read_text("utf-8"))
+
+
+def _needles_from_scratch(env) -> dict:
+    """The needles of the live inputs worked out anew: the needles file removed, and the
+    site published again (the same inputs: nothing else changes)."""
+    (env.root / "state" / "publish" / "public.needles.json").unlink()
+    pf.publish(env, audiences=["public"])
+    return _needle_file(env)["needle_list"]
+
+
+def test_a_new_excluded_briefing_s_needles_are_the_only_ones_worked_out(env, monkeypatch):
+    """The other excluded briefings' needles come from the last build, and together they
+    are what working everything out anew gives."""
+    asked: list = []
+    real = publishing.leak_needles
+
+    def spy(*args, **kwargs):
+        asked.append(set(kwargs.get("known") or {}))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(publishing, "leak_needles", spy)
+    other = pf.new_briefing(env, "Wiper at the water board", tlp=TLP.AMBER)
+    pf.rewrite(env, other, "# Wiper\n\nThe wiper reached the pumping station controllers.\n")
+    pf.approved(env, other)
+
+    pf.publish(env, audiences=["public"])
+
+    assert asked == [{env.amber}]  # only the new one worked out
+    incremental = _needle_file(env)["needle_list"]
+    assert set(incremental) == {env.amber, other}
+    assert "The wiper reached the pumping station controllers" in incremental[other]
+    assert _needles_from_scratch(env) == incremental
+
+
+def test_an_edited_excluded_briefing_s_needles_are_worked_out_again(env, monkeypatch):
+    asked: list = []
+    real = publishing.leak_needles
+    monkeypatch.setattr(
+        publishing, "leak_needles",
+        lambda *a, **k: asked.append(set(k.get("known") or {})) or real(*a, **k),
+    )  # fmt: skip
+
+    edit_amber(env, FRESH_SENTENCE)
+
+    assert asked == [set()]  # the only excluded briefing changed: nothing to reuse
+    needles = _needle_file(env)["needle_list"]
+    assert FRESH_SENTENCE.rstrip(".") in needles[env.amber]
+    assert _needles_from_scratch(env) == needles
+
+
+def test_needles_are_not_reused_when_what_all_depend_on_changes(env, monkeypatch):
+    """Another drafting template (boilerplate every briefing's needles leave out): the
+    common key differs, and every briefing's needles are worked out again."""
+    asked: list = []
+    real = publishing.leak_needles
+    monkeypatch.setattr(
+        publishing, "leak_needles",
+        lambda *a, **k: asked.append(set(k.get("known") or {})) or real(*a, **k),
+    )  # fmt: skip
+    monkeypatch.setattr(
+        publishing, "drafting_templates", lambda root: ["A template sentence that is new."]
+    )
+    other = pf.new_briefing(env, "Wiper at the water board", tlp=TLP.AMBER)
+    pf.approved(env, other)
+
+    pf.publish(env, audiences=["public"])
+
+    assert asked == [set()]
+
+
+def test_a_restricted_item_s_new_revision_makes_its_briefing_s_needles_anew(env) -> None:
+    """The title of an AMBER briefing's source item changes (a new revision from its
+    feed): the briefing's bytes do not, but its needles hold the new title."""
+    (item,) = env.store.list_items(ids=env.store.briefing_items(env.amber))
+    new_title = "Dialysis pump firmware flaw lets the clinic network push unsigned code"
+    env.add_item(
+        new_title, key=env._keys[1], tlp=TLP.AMBER, sectors=["sector.water"],
+        threats=["threat.wiper"],
+    )  # fmt: skip
+    assert env.store.list_items(ids=[item.id])[0].title == new_title  # the same item, revised
+
+    pf.publish(env, audiences=["public"])
+
+    assert new_title in _needle_file(env)["needle_list"][env.amber]
+
+
+def test_each_input_of_the_needles_is_in_the_right_key(env) -> None:
+    """What every briefing's needles read changes the common key (and no briefing's);
+    what one briefing's read changes its key only."""
+    from types import SimpleNamespace
+
+    def pub(briefing_id: str, lang: str, digest: str = "d") -> SimpleNamespace:
+        record = SimpleNamespace(lang="en")
+        return SimpleNamespace(id=briefing_id, lang=lang, record=record, title="T", digest=digest)
+
+    pubs = [pub("a", "en"), pub("a", "fr"), pub("b", "en"), pub("c", "en")]
+    restricted = {"a": ["item a"], "b": ["item b"]}
+
+    def keys(**change) -> publishing.NeedlesKeys:
+        given = {"publications": pubs, "restricted": restricted, "boilerplate": "B",
+                 "visible": ["seen"], **change}  # fmt: skip
+        return publishing._needles_keys(
+            env.workspace, given["publications"], {"a", "b"}, given["restricted"],
+            given["boilerplate"], given["visible"],
+        )  # fmt: skip
+
+    base = keys()
+    assert set(base.briefings) == {"a", "b"}  # "c" is not excluded
+    for change in ({"visible": ["seen", "more"]}, {"boilerplate": "B2"}):
+        other = keys(**change)
+        assert other.common != base.common and other.briefings == base.briefings, change
+    for change, briefing in (
+        ({"restricted": {**restricted, "a": ["item a, revised"]}}, "a"),
+        ({"publications": [pub("a", "en"), pub("a", "fr", "d2"), *pubs[2:]]}, "a"),
+        ({"publications": [*pubs[:2], pub("b", "en", "d2"), pubs[3]]}, "b"),
+    ):
+        other = keys(**change)
+        assert other.common == base.common and other.whole != base.whole
+        changed = {b for b in base.briefings if base.briefings[b] != other.briefings[b]}
+        assert changed == {briefing}, change
+    assert keys(publications=[*pubs[:3], pub("c", "en", "d2")]) == base  # not excluded
+
+
+def test_damaged_reusable_needles_are_worked_out_again(env) -> None:
+    path = env.root / "state" / "publish" / "public.needles.json"
+    stored = json.loads(path.read_text("utf-8"))
+    stored["needle_list"][env.amber] = [env.amber, 42]  # not a text: not trusted
+    path.write_text(json.dumps(stored), "utf-8")
+    record = _BuildRecord(env.root / "state" / "publish" / "public.json")
+    keys = publishing.NeedlesKeys("other", stored["common_key"], stored["briefing_keys"])
+
+    assert record.reusable_needles(keys) == {}
+
+
 def test_needles_are_rewritten_only_when_they_change(env) -> None:
     needles = env.root / "state" / "publish" / "public.needles.json"
     written = needles.stat().st_ino
