@@ -15,9 +15,10 @@ reused, checked against the signed manifest, not rendered), and for briefing and
 pages also a cheaper "unit" key of what they are made of (the publications they show
 and the labels they name: the same unit, the same page, without making its data); the
 needles its files were scanned with (unchanged bytes are not scanned again) and the
-needles themselves; and each live file's size, inode, mtime and ctime right after it
-was written (a file whose stat is unchanged is neither read nor hashed again, only
-hard-linked; any difference: read and hashed). Rendered Markdown and parsed front
+needles themselves, with the key of each excluded briefing's inputs (a change works out
+only the needles of the briefings it touches); and each live file's size, inode, mtime
+and ctime right after it was written (a file whose stat is unchanged is neither read
+nor hashed again, only hard-linked; any difference: read and hashed). Rendered Markdown and parsed front
 matter are cached by content hash in ``state/``, and translation files are known by
 their stat (:mod:`briefings.document_cache`). Once ``keep_releases`` releases exist, the
 oldest is recycled into the next one, its folders listed from the release ledger when
