@@ -170,10 +170,9 @@ def _needles_from_scratch(env) -> dict:
     return _needle_file(env)["needle_list"]
 
 
-def test_a_new_excluded_briefing_s_needles_are_the_only_ones_worked_out(env, monkeypatch):
-    """The other excluded briefings' needles come from the last build, and together they
-    are what working everything out anew gives."""
-    asked: list = []
+def reused_needles(monkeypatch) -> list[set[str]]:
+    """Per call of leak_needles from now on, the briefings whose needles it was given."""
+    asked: list[set[str]] = []
     real = publishing.leak_needles
 
     def spy(*args, **kwargs):
@@ -181,6 +180,13 @@ def test_a_new_excluded_briefing_s_needles_are_the_only_ones_worked_out(env, mon
         return real(*args, **kwargs)
 
     monkeypatch.setattr(publishing, "leak_needles", spy)
+    return asked
+
+
+def test_a_new_excluded_briefing_s_needles_are_the_only_ones_worked_out(env, monkeypatch):
+    """The other excluded briefings' needles come from the last build, and together they
+    are what working everything out anew gives."""
+    asked = reused_needles(monkeypatch)
     other = pf.new_briefing(env, "Wiper at the water board", tlp=TLP.AMBER)
     pf.rewrite(env, other, "# Wiper\n\nThe wiper reached the pumping station controllers.\n")
     pf.approved(env, other)
@@ -195,12 +201,7 @@ def test_a_new_excluded_briefing_s_needles_are_the_only_ones_worked_out(env, mon
 
 
 def test_an_edited_excluded_briefing_s_needles_are_worked_out_again(env, monkeypatch):
-    asked: list = []
-    real = publishing.leak_needles
-    monkeypatch.setattr(
-        publishing, "leak_needles",
-        lambda *a, **k: asked.append(set(k.get("known") or {})) or real(*a, **k),
-    )  # fmt: skip
+    asked = reused_needles(monkeypatch)
 
     edit_amber(env, FRESH_SENTENCE)
 
@@ -213,12 +214,7 @@ def test_an_edited_excluded_briefing_s_needles_are_worked_out_again(env, monkeyp
 def test_needles_are_not_reused_when_what_all_depend_on_changes(env, monkeypatch):
     """Another drafting template (boilerplate every briefing's needles leave out): the
     common key differs, and every briefing's needles are worked out again."""
-    asked: list = []
-    real = publishing.leak_needles
-    monkeypatch.setattr(
-        publishing, "leak_needles",
-        lambda *a, **k: asked.append(set(k.get("known") or {})) or real(*a, **k),
-    )  # fmt: skip
+    asked = reused_needles(monkeypatch)
     monkeypatch.setattr(
         publishing, "drafting_templates", lambda root: ["A template sentence that is new."]
     )
