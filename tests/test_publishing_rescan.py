@@ -2,7 +2,8 @@
 passed the last scan and did not change are then read again only if they may hold one
 of the new needles, as the sums of their clauses recorded at their last reading tell;
 a new excluded id is ruled out by the sums of the files' id prefixes; sums that are lost,
-or a new id without a date to anchor a prefix, mean reading every file again."""
+or a new id without a date to anchor a prefix, mean reading every file again. The needles
+themselves are worked out again only for the excluded briefings whose inputs changed."""
 
 from __future__ import annotations
 
