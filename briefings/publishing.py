@@ -18,12 +18,12 @@ needles its files were scanned with (unchanged bytes are not scanned again) and 
 needles themselves, with the key of each excluded briefing's inputs (a change works out
 only the needles of the briefings it touches); and each live file's size, inode, mtime
 and ctime right after it was written (a file whose stat is unchanged is neither read
-nor hashed again, only hard-linked; any difference: read and hashed). Rendered Markdown and parsed front
-matter are cached by content hash in ``state/``, and translation files are known by
-their stat (:mod:`briefings.document_cache`). Once ``keep_releases`` releases exist, the
-oldest is recycled into the next one, its folders listed from the release ledger when
-their ctime says they did not change (:mod:`briefings.release_ledger`). Every cache is
-an optimisation: losing one costs time.
+nor hashed again, only hard-linked; any difference: read and hashed). Rendered
+Markdown and parsed front matter are cached by content hash in ``state/``, and
+translation files are known by their stat (:mod:`briefings.document_cache`). Once
+``keep_releases`` releases exist, the oldest is recycled into the next one, its folders
+listed from the release ledger when their ctime says they did not change
+(:mod:`briefings.release_ledger`). Every cache is an optimisation: losing one costs time.
 """
 
 from __future__ import annotations
@@ -535,10 +535,9 @@ def _needles_keys(
         ).hexdigest()
         for briefing_id, lines in texts.items()
     }
-    whole = hashlib.sha256(
-        json.dumps([common.hexdigest(), sorted(briefings.items())]).encode()
-    ).hexdigest()
-    return NeedlesKeys(whole, common.hexdigest(), briefings)
+    shared = common.hexdigest()
+    whole = hashlib.sha256(json.dumps([shared, sorted(briefings.items())]).encode()).hexdigest()
+    return NeedlesKeys(whole, shared, briefings)
 
 
 def _lazy_template_text(workspace: Workspace) -> Callable[[str], bool]:
@@ -1781,9 +1780,9 @@ class _BuildRecord:
         same too (see :class:`NeedlesKeys`); empty otherwise."""
         stored = self._needle_file()
         needles, before = stored.get("needle_list"), stored.get("briefing_keys")
-        if stored.get("common_key") != keys.common or not isinstance(needles, dict):
-            return {}
-        if not isinstance(before, dict):
+        if stored.get("common_key") != keys.common or not (
+            isinstance(needles, dict) and isinstance(before, dict)
+        ):
             return {}
         return {
             briefing_id: found
@@ -1807,35 +1806,34 @@ class _BuildRecord:
         manifest: bytes,
         needles_digest: str,
         pages: dict[str, str],
-        needles_key: NeedlesKeys | str | None = None,
+        keys: NeedlesKeys | None = None,
         needles: dict[str, list[str]] | None = None,
         stats: dict[str, list[int]] | None = None,
         units: dict[str, list[str]] | None = None,
     ) -> None:
-        """Record the build; ``needles_key``: the keys of ``needles`` (per briefing too,
-        for :meth:`reusable_needles`, when given as :class:`NeedlesKeys`)."""
-        keys = needles_key if isinstance(needles_key, NeedlesKeys) else None
-        needles_key = keys.whole if keys is not None else needles_key
+        """Record the build; ``keys``: the keys of ``needles`` (the whole, and per briefing
+        for :meth:`reusable_needles`)."""
+        needles_key = keys.whole if keys is not None and needles is not None else None
         record = {
             "units": units or {},
             "stats": stats or {},
             "manifest": hashlib.sha256(manifest).hexdigest(),
             "needles": needles_digest,
             "pages": pages,
-            "needles_key": needles_key if needles is not None else None,
+            "needles_key": needles_key,
             "scan": SCAN_VERSION,
         }
         try:
             # The needles first: a record never names needles that are not on disk.
             known = self._needle_file()
-            if needles is not None and (known.get("needles_key"), known.get("scan")) != (
+            if needles_key is not None and (known.get("needles_key"), known.get("scan")) != (
                 needles_key,
                 SCAN_VERSION,
             ):
                 stored = {
                     "needles_key": needles_key,
-                    "common_key": keys.common if keys is not None else None,
-                    "briefing_keys": keys.briefings if keys is not None else None,
+                    "common_key": keys.common,
+                    "briefing_keys": keys.briefings,
                     "scan": SCAN_VERSION,
                     "digest": needles_digest,
                     "needle_list": needles,

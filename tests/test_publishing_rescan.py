@@ -442,7 +442,8 @@ def test_a_record_holding_what_orjson_refuses_is_written_and_read_back(tmp_path:
     surrogate: such a record is written by the standard library and read back whole."""
     needles = {"amber-1": ["a lone \ud800 surrogate", "plain words"]}
     record = _BuildRecord(tmp_path / "public.json")
-    record.save(b"manifest", "digest", {"en/index.html": "key"}, "needles-key", needles)
+    keys = publishing.NeedlesKeys("needles-key", "common-key", {"amber-1": "briefing-key"})
+    record.save(b"manifest", "digest", {"en/index.html": "key"}, keys, needles)
 
     again = _BuildRecord(tmp_path / "public.json")
     assert again.needles("needles-key") == needles
