@@ -24,6 +24,7 @@ from briefings.errors import BriefingsError
 from glossary import glossary_version
 from nlp.doctext import TextKeepingTokenizer
 from nlp.entities import trained_model_identity  # (and the entities factory)
+from nlp.suffix_search import fast_suffix_search
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ def build_pipeline(
     nlp.max_length = MAX_CHARS
     compute_only_what_is_read(nlp)
     keep_room_in_the_tokenizer_cache(nlp)
+    use_fast_suffix_search(nlp)  # last: the components may have changed the suffix rules
     nlp.tokenizer = TextKeepingTokenizer(nlp.tokenizer)  # indicators read the text as given
     return nlp
 
@@ -103,6 +105,17 @@ def keep_room_in_the_tokenizer_cache(nlp: Language) -> None:
     """
     if hasattr(nlp.tokenizer, "max_cache_size"):  # rule-based tokenizers only
         nlp.tokenizer.max_cache_size += len(nlp.vocab.strings)
+
+
+def use_fast_suffix_search(nlp: Language) -> bool:
+    """Give the tokenizer :class:`nlp.suffix_search.FastSuffixSearch`: the same splits,
+    the suffix search at a quarter to a third of its cost per new word. Returns whether
+    it could (a tokenizer without suffix rules, or rules of another shape, keep theirs)."""
+    fast = fast_suffix_search(getattr(nlp.tokenizer, "suffix_search", None))
+    if fast is None:
+        return False
+    nlp.tokenizer.suffix_search = fast
+    return True
 
 
 def _add_trained_entities(nlp: Language, lang: str, trained_model: str) -> None:
