@@ -31,21 +31,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from re import _constants as sre  # the parser's opcodes, only read
-from re import _parser as sre_parse
+
+try:  # ``re``'s own parser: private, so a Python without it only loses the speed-up
+    from re import _constants as sre
+    from re import _parser as sre_parse
+
+    _CATEGORIES = {
+        sre.CATEGORY_DIGIT: r"\d",
+        sre.CATEGORY_NOT_DIGIT: r"\D",
+        sre.CATEGORY_SPACE: r"\s",
+        sre.CATEGORY_NOT_SPACE: r"\S",
+        sre.CATEGORY_WORD: r"\w",
+        sre.CATEGORY_NOT_WORD: r"\W",
+    }
+    _REPEATS = {sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", sre.MAX_REPEAT)}
+    _ZERO_WIDTH = {sre.AT, sre.ASSERT, sre.ASSERT_NOT}
+except (ImportError, AttributeError):
+    sre = sre_parse = None
 
 # Any character may end a match: no test on the last character.
 _ANY = None
-_CATEGORIES = {
-    sre.CATEGORY_DIGIT: r"\d",
-    sre.CATEGORY_NOT_DIGIT: r"\D",
-    sre.CATEGORY_SPACE: r"\s",
-    sre.CATEGORY_NOT_SPACE: r"\S",
-    sre.CATEGORY_WORD: r"\w",
-    sre.CATEGORY_NOT_WORD: r"\W",
-}
-_REPEATS = {sre.MAX_REPEAT, sre.MIN_REPEAT, getattr(sre, "POSSESSIVE_REPEAT", sre.MAX_REPEAT)}
-_ZERO_WIDTH = {sre.AT, sre.ASSERT, sre.ASSERT_NOT}
 # Distinct last characters remembered; past this the class is matched each time.
 _MEMO_LIMIT = 4096
 _PARSER_ERRORS = (re.error, AttributeError, TypeError, ValueError, IndexError)
@@ -100,7 +105,7 @@ def fast_suffix_search(search: Callable | None) -> FastSuffixSearch | None:
     if isinstance(search, FastSuffixSearch):
         return search
     regex = _pattern_of(search)
-    if regex is None:
+    if regex is None or sre is None:
         return None
     try:
         width = 0

@@ -141,3 +141,13 @@ def test_the_tokenizer_still_serializes(pipeline) -> None:
     copy = pickle.loads(pickle.dumps(pipeline.tokenizer.tokenizer))
     text = "Des pirates ont chiffré 10km de données (CVE-2024-1234)... 5€."
     assert [t.text for t in copy(text)] == [t.text for t in pipeline.make_doc(text)]
+
+
+def test_without_the_parser_of_re_the_pipeline_keeps_spacys_search(monkeypatch) -> None:
+    """``re._parser`` is private: a Python without it builds pipelines as before."""
+    import nlp.suffix_search
+
+    monkeypatch.setattr(nlp.suffix_search, "sre", None)
+    nlp_ = build_pipeline("en")
+    assert not isinstance(nlp_.tokenizer.suffix_search, FastSuffixSearch)
+    assert [t.text for t in nlp_.make_doc("Ransomware hit (St Mary's)...")][-2:] == [")", "..."]
