@@ -22,9 +22,9 @@ import nlp.indicators
 import nlp.priority  # noqa: F401
 from briefings.errors import BriefingsError
 from glossary import glossary_version
+from nlp.affix_search import fast_prefix_search, fast_suffix_search
 from nlp.doctext import TextKeepingTokenizer
 from nlp.entities import trained_model_identity  # (and the entities factory)
-from nlp.suffix_search import fast_suffix_search
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def build_pipeline(
     nlp.max_length = MAX_CHARS
     compute_only_what_is_read(nlp)
     keep_room_in_the_tokenizer_cache(nlp)
-    use_fast_suffix_search(nlp)  # last: the components may have changed the suffix rules
+    use_fast_affix_searches(nlp)  # last: the components may have changed the rules
     nlp.tokenizer = TextKeepingTokenizer(nlp.tokenizer)  # indicators read the text as given
     return nlp
 
@@ -107,15 +107,21 @@ def keep_room_in_the_tokenizer_cache(nlp: Language) -> None:
         nlp.tokenizer.max_cache_size += len(nlp.vocab.strings)
 
 
-def use_fast_suffix_search(nlp: Language) -> bool:
-    """Give the tokenizer :class:`nlp.suffix_search.FastSuffixSearch`: the same splits,
-    the suffix search at a quarter to a third of its cost per new word. Returns whether
-    it could (a tokenizer without suffix rules, or rules of another shape, keep theirs)."""
-    fast = fast_suffix_search(getattr(nlp.tokenizer, "suffix_search", None))
-    if fast is None:
-        return False
-    nlp.tokenizer.suffix_search = fast
-    return True
+def use_fast_affix_searches(nlp: Language) -> list[str]:
+    """Give the tokenizer the prefix and suffix searches of :mod:`nlp.affix_search`: the
+    same splits, each search at a fraction of its cost per new word. Returns the
+    attributes replaced (a tokenizer without such rules, or rules of another shape,
+    keeps its own)."""
+    replaced = []
+    for attribute, make in (
+        ("prefix_search", fast_prefix_search),
+        ("suffix_search", fast_suffix_search),
+    ):
+        fast = make(getattr(nlp.tokenizer, attribute, None))
+        if fast is not None:
+            setattr(nlp.tokenizer, attribute, fast)
+            replaced.append(attribute)
+    return replaced
 
 
 def _add_trained_entities(nlp: Language, lang: str, trained_model: str) -> None:
