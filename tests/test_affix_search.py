@@ -1,10 +1,12 @@
-"""The fast suffix search finds what spaCy's own search finds, on every tokenizer.
+"""The fast prefix and suffix searches find what spaCy's own searches find.
 
-:class:`nlp.suffix_search.FastSuffixSearch` skips strings by their last character and
-searches only the end of the rest: these tests hold it to the original pattern's
-``search`` on random strings built from the characters the rules name, on tricky
-hand-written patterns, on whole texts (same tokens), and check that patterns of
-other shapes keep spaCy's search and that tokenizers still serialize.
+:class:`nlp.affix_search.FastSuffixSearch` looks only for the alternatives that can end
+with a string's last character, in its last characters;
+:class:`nlp.affix_search.FastPrefixSearch` only for those that can begin with its
+first. These tests hold both to the original pattern's ``search`` on random strings
+built from the characters the rules name, on tricky hand-written patterns, on whole
+texts (same tokens), and check that patterns of other shapes keep spaCy's search and
+that tokenizers still serialize.
 """
 
 from __future__ import annotations
@@ -18,11 +20,18 @@ from pathlib import Path
 import pytest
 import spacy
 
+import nlp.affix_search
+from nlp.affix_search import (
+    FastPrefixSearch,
+    FastSuffixSearch,
+    fast_prefix_search,
+    fast_suffix_search,
+    split_alternatives,
+)
 from nlp.pipeline import SUPPORTED_LANGUAGES, build_pipeline
-from nlp.suffix_search import FastSuffixSearch, fast_suffix_search, split_alternatives
 
 DATA = Path(__file__).parent / "data"
-# Languages whose tokenizer has suffix rules (spaCy's Chinese segmenter has none).
+# Languages whose tokenizer has affix rules (spaCy's Chinese segmenter has none).
 AFFIX_LANGUAGES = [lang for lang in SUPPORTED_LANGUAGES if lang != "zh"] + ["xx"]
 # Characters beside those the rules name: letters and digits of the scripts the
 # glossary covers, a space, a newline.
@@ -39,21 +48,36 @@ def random_strings(alphabet: str, count: int, seed: str) -> list[str]:
     return ["".join(rng.choices(letters, k=rng.randint(0, 14))) for _ in range(count)]
 
 
+def differences(fast, strings: list[str]) -> list[str]:
+    original = fast.__self__.search
+    return [s for s in strings if span(fast(s)) != span(original(s))]
+
+
 @pytest.fixture(scope="module", params=AFFIX_LANGUAGES)
 def pipeline(request):
     return build_pipeline(request.param)
 
 
-def test_every_rule_based_pipeline_gets_the_fast_search(pipeline) -> None:
-    fast = pipeline.tokenizer.suffix_search
-    assert isinstance(fast, FastSuffixSearch), pipeline.lang  # a Python upgrade must not
-    assert fast.last is not None and 3 <= fast.width <= 8  # silently turn it off
-    assert fast.unbounded is not None  # spaCy's "\.\.+$"
+def test_every_rule_based_pipeline_gets_the_fast_searches(pipeline) -> None:
+    # A Python upgrade must not silently turn them off.
+    suffix, prefix = pipeline.tokenizer.suffix_search, pipeline.tokenizer.prefix_search
+    assert isinstance(suffix, FastSuffixSearch) and isinstance(prefix, FastPrefixSearch)
+    widths = [a.width for a in suffix.alternatives]
+    assert len(widths) > 50 and widths.count(None) == 1  # spaCy's "\.\.+$"
+    assert 3 <= max(w for w in widths if w is not None) <= 8
+    assert all(a.edge is not None for a in suffix.alternatives + prefix.alternatives)
+    # A word ending with a digit or most letters has no suffix to look for; one ending
+    # with "s" is searched for the few alternatives that can end with it.
+    assert suffix._for("7") is None and suffix._for("x") is None
+    chosen = suffix._for("s")
+    assert chosen is None or chosen.search.__self__.pattern.count("$") <= 3
+    # Words begin with letters and digits, prefixes with punctuation and symbols.
+    assert prefix._for("a") is None and prefix._for("7") is None
+    assert prefix._for("(") is not None
 
 
-def test_it_finds_what_the_original_pattern_finds(pipeline) -> None:
+def test_the_suffix_search_finds_what_the_original_finds(pipeline) -> None:
     fast = pipeline.tokenizer.suffix_search
-    original = fast.__self__.search
     strings = random_strings(fast.__self__.pattern + EXTRA, 30_000, pipeline.lang)
     strings += [
         prefix + "." * dots + end
@@ -62,10 +86,18 @@ def test_it_finds_what_the_original_pattern_finds(pipeline) -> None:
         for end in ("", "\n", "a", ")")
     ]
     strings += ["10km", "5€", "iOS.", "DDoS.", "١٠كم", "10كم", "3)", "(x)...", "x.\n", "\n"]
-    differ = [s for s in strings if span(fast(s)) != span(original(s))]
-    assert differ == []
-    found = sum(original(s) is not None for s in strings)
+    assert differences(fast, strings) == []
+    found = sum(fast.__self__.search(s) is not None for s in strings)
     assert found > len(strings) // 10  # the strings do reach the rules
+
+
+def test_the_prefix_search_finds_what_the_original_finds(pipeline) -> None:
+    fast = pipeline.tokenizer.prefix_search
+    strings = random_strings(fast.__self__.pattern + EXTRA, 30_000, pipeline.lang)
+    strings += ["$5", "(x)", "...", "«mot»", "\n", "", "§3", "''x", "-1", "+7", "#tag", "\u061f"]
+    assert differences(fast, strings) == []
+    found = sum(fast.__self__.search(s) is not None for s in strings)
+    assert found > len(strings) // 10
 
 
 @pytest.mark.parametrize(
@@ -81,15 +113,38 @@ def test_it_finds_what_the_original_pattern_finds(pipeline) -> None:
         r"(?:a|bc)(?:d|)$",
         r"(?<=[a-z][A-Z])\.$|q$",
         r"x+?$|[\w-]$",
+        r"ab*$|c$",
     ],
 )
-def test_tricky_patterns_find_the_same(pattern) -> None:
+def test_tricky_suffix_patterns_find_the_same(pattern) -> None:
     for flags in (0, re.IGNORECASE):
-        regex = re.compile(pattern, flags)
-        fast = fast_suffix_search(regex.search)
+        fast = fast_suffix_search(re.compile(pattern, flags).search)
         assert fast is not None, pattern
         strings = random_strings("abcdkmgxzqKAB%.-1 9\nZ" + "é_", 20_000, pattern)
-        assert [s for s in strings if span(fast(s)) != span(regex.search(s))] == []
+        assert differences(fast, strings) == []
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"^(?:ab|c)+|^x",
+        r"^[^a]|^b",
+        r"^\.\.+|^\.",
+        r"^(?i:K)|^z",
+        r"^\d|^[A-F]{2,3}",
+        r"^(?>ab)|^a{2,5}",
+        r"^(?:a|bc)(?:d|)",
+        r"^\$(?=\d)|^%",
+        r"^x+?|^[\w-]",
+        r"^b*a|^c",
+    ],
+)
+def test_tricky_prefix_patterns_find_the_same(pattern) -> None:
+    for flags in (0, re.IGNORECASE):
+        fast = fast_prefix_search(re.compile(pattern, flags).search)
+        assert fast is not None, pattern
+        strings = random_strings("abcdkmgxzqKAB%.-1 9\nZ$" + "é_", 20_000, pattern)
+        assert differences(fast, strings) == []
 
 
 @pytest.mark.parametrize(
@@ -104,8 +159,22 @@ def test_tricky_patterns_find_the_same(pattern) -> None:
         str.endswith,
     ],
 )
-def test_patterns_of_other_shapes_keep_their_search(search) -> None:
+def test_suffix_patterns_of_other_shapes_keep_their_search(search) -> None:
     assert fast_suffix_search(search) is None
+
+
+@pytest.mark.parametrize(
+    "search",
+    [
+        re.compile(r"^a|b").search,  # an alternative not at the start
+        re.compile(r"^x?|^a").search,  # matches an empty string
+        re.compile(r"^a|^b", re.MULTILINE).search,  # "^" after every newline
+        re.compile(r"^a").match,
+        None,
+    ],
+)
+def test_prefix_patterns_of_other_shapes_keep_their_search(search) -> None:
+    assert fast_prefix_search(search) is None
 
 
 def test_alternatives_are_split_at_the_top_level_only() -> None:
@@ -115,8 +184,8 @@ def test_alternatives_are_split_at_the_top_level_only() -> None:
     assert "|".join(pieces) == pattern
 
 
-def test_the_pipeline_tokenizes_texts_as_with_spacys_search(pipeline) -> None:
-    """Same tokens on the gold sentences and ill-formed feeds as with the plain search;
+def test_the_pipeline_tokenizes_texts_as_with_spacys_searches(pipeline) -> None:
+    """Same tokens on the gold sentences and ill-formed feeds as with the plain searches;
     two pipelines, so neither tokenizer's cache helps the other."""
     texts = [
         json.loads(line)["text"]
@@ -129,6 +198,7 @@ def test_the_pipeline_tokenizes_texts_as_with_spacys_search(pipeline) -> None:
     ]
     plain = build_pipeline(pipeline.lang)
     plain.tokenizer.suffix_search = plain.tokenizer.suffix_search.__self__.search
+    plain.tokenizer.prefix_search = plain.tokenizer.prefix_search.__self__.search
     for text in texts:
         assert [t.text for t in pipeline.make_doc(text)] == [t.text for t in plain.make_doc(text)]
 
@@ -137,17 +207,19 @@ def test_the_tokenizer_still_serializes(pipeline) -> None:
     data = pipeline.tokenizer.to_bytes()
     fresh = spacy.blank(pipeline.lang).tokenizer
     fresh.from_bytes(data)
-    assert fresh.suffix_search.__self__.pattern == pipeline.tokenizer.suffix_search.__self__.pattern
+    for rules in ("prefix_search", "suffix_search"):
+        restored = getattr(fresh, rules).__self__.pattern
+        assert restored == getattr(pipeline.tokenizer, rules).__self__.pattern
     copy = pickle.loads(pickle.dumps(pipeline.tokenizer.tokenizer))
     text = "Des pirates ont chiffré 10km de données (CVE-2024-1234)... 5€."
     assert [t.text for t in copy(text)] == [t.text for t in pipeline.make_doc(text)]
 
 
-def test_without_the_parser_of_re_the_pipeline_keeps_spacys_search(monkeypatch) -> None:
+def test_without_the_parser_of_re_the_pipeline_keeps_spacys_searches(monkeypatch) -> None:
     """``re._parser`` is private: a Python without it builds pipelines as before."""
-    import nlp.suffix_search
-
-    monkeypatch.setattr(nlp.suffix_search, "sre", None)
-    nlp_ = build_pipeline("en")
-    assert not isinstance(nlp_.tokenizer.suffix_search, FastSuffixSearch)
-    assert [t.text for t in nlp_.make_doc("Ransomware hit (St Mary's)...")][-2:] == [")", "..."]
+    monkeypatch.setattr(nlp.affix_search, "sre", None)
+    pipeline = build_pipeline("en")
+    assert not isinstance(pipeline.tokenizer.suffix_search, FastSuffixSearch)
+    assert not isinstance(pipeline.tokenizer.prefix_search, FastPrefixSearch)
+    tokens = [t.text for t in pipeline.make_doc("Ransomware hit (St Mary's)...")]
+    assert tokens == ["Ransomware", "hit", "(", "St", "Mary", "'s", ")", "..."]
