@@ -178,6 +178,48 @@ class FastPrefixSearch(_ByEdgeCharacter):
             return self.__self__.search
 
 
+class FastInfixFinditer:
+    """Callable like ``regex.finditer`` on one string: none of the string's characters
+    before the first one some alternative can begin with can begin a match (every match
+    holds at least one character), so the search starts there, and a string without
+    such a character has no match at all. ``__self__``: as for the affix searches."""
+
+    def __init__(self, regex: re.Pattern, first: re.Pattern):
+        self.__self__ = regex
+        self.first = first
+
+    def __call__(self, string: str) -> Iterator[re.Match]:
+        found = self.first.search(string)
+        if found is None:
+            return iter(())
+        return self.__self__.finditer(string, found.start())
+
+    def __repr__(self) -> str:
+        return f"FastInfixFinditer({self.__self__.pattern[:40]!r}...)"
+
+
+def fast_infix_finditer(finditer: Callable | None) -> FastInfixFinditer | None:
+    """A :class:`FastInfixFinditer` for a tokenizer's ``infix_finditer`` (a compiled
+    pattern's ``finditer``), or None when an alternative can match an empty string
+    (French elisions) or begin with any character."""
+    if isinstance(finditer, FastInfixFinditer):
+        return finditer
+    regex = _pattern_of(finditer, "finditer")
+    if regex is None or sre is None:
+        return None
+    try:
+        first: list[str] = []
+        for _, items, _ in _alternatives(regex):
+            starts, _ = _edge_sources(items, last=False)
+            if starts is _ANY:
+                return None
+            first += starts
+        compiled = _compiled(first, regex.flags)
+    except _PARSER_ERRORS:
+        return None
+    return FastInfixFinditer(regex, compiled) if compiled is not None else None
+
+
 def fast_suffix_search(search: Callable | None) -> FastSuffixSearch | None:
     """A :class:`FastSuffixSearch` for a tokenizer's ``suffix_search`` (a compiled
     pattern's ``search``), or None when the pattern is not of the shape it needs."""
@@ -222,10 +264,10 @@ def _edge_alternatives(
         return None  # a parser whose internals changed: keep spaCy's search
 
 
-def _pattern_of(search: Callable | None) -> re.Pattern | None:
-    """The compiled pattern whose ``search`` method ``search`` is, if its flags allow."""
-    regex = getattr(search, "__self__", None)
-    if not isinstance(regex, re.Pattern) or search != regex.search:
+def _pattern_of(method: Callable | None, name: str = "search") -> re.Pattern | None:
+    """The compiled pattern whose method ``name`` ``method`` is, if its flags allow."""
+    regex = getattr(method, "__self__", None)
+    if not isinstance(regex, re.Pattern) or method != getattr(regex, name):
         return None
     if not isinstance(regex.pattern, str) or regex.flags & (re.MULTILINE | re.VERBOSE):
         return None

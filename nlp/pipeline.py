@@ -22,7 +22,7 @@ import nlp.indicators
 import nlp.priority  # noqa: F401
 from briefings.errors import BriefingsError
 from glossary import glossary_version
-from nlp.affix_search import fast_prefix_search, fast_suffix_search
+from nlp.affix_search import fast_infix_finditer, fast_prefix_search, fast_suffix_search
 from nlp.doctext import TextKeepingTokenizer
 from nlp.entities import trained_model_identity  # (and the entities factory)
 
@@ -108,14 +108,15 @@ def keep_room_in_the_tokenizer_cache(nlp: Language) -> None:
 
 
 def use_fast_affix_searches(nlp: Language) -> list[str]:
-    """Give the tokenizer the prefix and suffix searches of :mod:`nlp.affix_search`: the
-    same splits, each search at a fraction of its cost per new word. Returns the
-    attributes replaced (a tokenizer without such rules, or rules of another shape,
-    keeps its own)."""
+    """Give the tokenizer the prefix, suffix and infix searches of
+    :mod:`nlp.affix_search`: the same splits, each search at a fraction of its cost per
+    new word. Returns the attributes replaced (a tokenizer without such rules, or rules
+    of another shape, keeps its own)."""
     replaced = []
     for attribute, make in (
         ("prefix_search", fast_prefix_search),
         ("suffix_search", fast_suffix_search),
+        ("infix_finditer", fast_infix_finditer),
     ):
         fast = make(getattr(nlp.tokenizer, attribute, None))
         if fast is not None:

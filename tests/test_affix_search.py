@@ -1,12 +1,13 @@
-"""The fast prefix and suffix searches find what spaCy's own searches find.
+"""The fast prefix, suffix and infix searches find what spaCy's own searches find.
 
 :class:`nlp.affix_search.FastSuffixSearch` looks only for the alternatives that can end
 with a string's last character, in its last characters;
 :class:`nlp.affix_search.FastPrefixSearch` only for those that can begin with its
-first. These tests hold both to the original pattern's ``search`` on random strings
-built from the characters the rules name, on tricky hand-written patterns, on whole
-texts (same tokens), and check that patterns of other shapes keep spaCy's search and
-that tokenizers still serialize.
+first; :class:`nlp.affix_search.FastInfixFinditer` from the first character a match
+can begin with. These tests hold them to the original pattern's ``search`` and
+``finditer`` on random strings built from the characters the rules name, on tricky
+hand-written patterns, on whole texts (same tokens), and check that patterns of other
+shapes keep spaCy's search and that tokenizers still serialize.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import spacy
 
 import nlp.affix_search
 from nlp.affix_search import (
+    FastInfixFinditer,
     FastPrefixSearch,
     FastSuffixSearch,
+    fast_infix_finditer,
     fast_prefix_search,
     fast_suffix_search,
     split_alternatives,
@@ -53,6 +56,11 @@ def differences(fast, strings: list[str]) -> list[str]:
     return [s for s in strings if span(fast(s)) != span(original(s))]
 
 
+def infix_differences(fast, strings: list[str]) -> list[str]:
+    original = fast.__self__.finditer
+    return [s for s in strings if list(map(span, fast(s))) != list(map(span, original(s)))]
+
+
 @pytest.fixture(scope="module", params=AFFIX_LANGUAGES)
 def pipeline(request):
     return build_pipeline(request.param)
@@ -74,6 +82,9 @@ def test_every_rule_based_pipeline_gets_the_fast_searches(pipeline) -> None:
     # Words begin with letters and digits, prefixes with punctuation and symbols.
     assert prefix._for("a") is None and prefix._for("7") is None
     assert prefix._for("(") is not None
+    infix = pipeline.tokenizer.infix_finditer
+    # French splits elisions ("l'hôpital") with an infix of no width: spaCy's search.
+    assert isinstance(infix, FastInfixFinditer) == (pipeline.lang != "fr")
 
 
 def test_the_suffix_search_finds_what_the_original_finds(pipeline) -> None:
@@ -98,6 +109,52 @@ def test_the_prefix_search_finds_what_the_original_finds(pipeline) -> None:
     assert differences(fast, strings) == []
     found = sum(fast.__self__.search(s) is not None for s in strings)
     assert found > len(strings) // 10
+
+
+def test_the_infix_search_finds_what_the_original_finds(pipeline) -> None:
+    fast = pipeline.tokenizer.infix_finditer
+    if not isinstance(fast, FastInfixFinditer):
+        assert pipeline.lang == "fr"  # keeps spaCy's (see above)
+        return
+    strings = random_strings(fast.__self__.pattern[:4000] + EXTRA + ".-,:/~", 30_000, "i")
+    strings += ["CVE-2024-1234", "a-b", "1+2", "x...y", "a,b", "http://x", "بريد-الكتروني"]
+    assert infix_differences(fast, strings) == []
+    found = sum(any(fast.__self__.finditer(s)) for s in strings)
+    assert found > len(strings) // 10
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"(?<=\d)[+\-](?=\d)|\.\.+|…",
+        r"(?<=[a-z]),(?=[a-z])|[^\w\s]",
+        r"(?<=[a-z])(?:-|--|~)(?=[a-z])|x+",
+        r"(?i:K)-|z",
+        r"b*a|c",
+    ],
+)
+def test_tricky_infix_patterns_find_the_same(pattern) -> None:
+    for flags in (0, re.IGNORECASE):
+        fast = fast_infix_finditer(re.compile(pattern, flags).finditer)
+        if pattern.startswith("(?i:"):
+            assert fast is None  # a group with flags of its own: any character
+            continue
+        assert fast is not None, pattern
+        strings = random_strings("abcxzK-+,.~…12 9\né_", 20_000, pattern)
+        assert infix_differences(fast, strings) == []
+
+
+@pytest.mark.parametrize(
+    "finditer",
+    [
+        re.compile(r"(?<=a)(?=b)|,").finditer,  # an alternative of no width
+        re.compile(r".x|,").finditer,  # any character may begin a match
+        re.compile(r",").search,
+        None,
+    ],
+)
+def test_infix_patterns_of_other_shapes_keep_their_search(finditer) -> None:
+    assert fast_infix_finditer(finditer) is None
 
 
 @pytest.mark.parametrize(
@@ -199,6 +256,7 @@ def test_the_pipeline_tokenizes_texts_as_with_spacys_searches(pipeline) -> None:
     plain = build_pipeline(pipeline.lang)
     plain.tokenizer.suffix_search = plain.tokenizer.suffix_search.__self__.search
     plain.tokenizer.prefix_search = plain.tokenizer.prefix_search.__self__.search
+    plain.tokenizer.infix_finditer = plain.tokenizer.infix_finditer.__self__.finditer
     for text in texts:
         assert [t.text for t in pipeline.make_doc(text)] == [t.text for t in plain.make_doc(text)]
 
@@ -207,7 +265,7 @@ def test_the_tokenizer_still_serializes(pipeline) -> None:
     data = pipeline.tokenizer.to_bytes()
     fresh = spacy.blank(pipeline.lang).tokenizer
     fresh.from_bytes(data)
-    for rules in ("prefix_search", "suffix_search"):
+    for rules in ("prefix_search", "suffix_search", "infix_finditer"):
         restored = getattr(fresh, rules).__self__.pattern
         assert restored == getattr(pipeline.tokenizer, rules).__self__.pattern
     copy = pickle.loads(pickle.dumps(pipeline.tokenizer.tokenizer))
@@ -221,5 +279,6 @@ def test_without_the_parser_of_re_the_pipeline_keeps_spacys_searches(monkeypatch
     pipeline = build_pipeline("en")
     assert not isinstance(pipeline.tokenizer.suffix_search, FastSuffixSearch)
     assert not isinstance(pipeline.tokenizer.prefix_search, FastPrefixSearch)
+    assert not isinstance(pipeline.tokenizer.infix_finditer, FastInfixFinditer)
     tokens = [t.text for t in pipeline.make_doc("Ransomware hit (St Mary's)...")]
     assert tokens == ["Ransomware", "hit", "(", "St", "Mary", "'s", ")", "..."]
