@@ -223,33 +223,28 @@ def fast_infix_finditer(finditer: Callable | None) -> FastInfixFinditer | None:
 def fast_suffix_search(search: Callable | None) -> FastSuffixSearch | None:
     """A :class:`FastSuffixSearch` for a tokenizer's ``suffix_search`` (a compiled
     pattern's ``search``), or None when the pattern is not of the shape it needs."""
-    if isinstance(search, FastSuffixSearch):
-        return search
-    found = _edge_alternatives(search, (sre.AT, sre.AT_END) if sre else None, last=True)
-    return FastSuffixSearch(*found) if found else None
+    return _fast_edge_search(search, FastSuffixSearch, "AT_END", last=True)
 
 
 def fast_prefix_search(search: Callable | None) -> FastPrefixSearch | None:
     """A :class:`FastPrefixSearch` for a tokenizer's ``prefix_search`` (a compiled
     pattern's ``search``), or None when the pattern is not of the shape it needs."""
-    if isinstance(search, FastPrefixSearch):
+    return _fast_edge_search(search, FastPrefixSearch, "AT_BEGINNING", last=False)
+
+
+def _fast_edge_search(search: Callable | None, kind: type, anchor: str, *, last: bool) -> Any:
+    """``kind`` made for the pattern of ``search`` when each of its alternatives is anchored
+    by ``anchor`` (the parser's name for ``$`` or ``^``) at its end (``last``) or start."""
+    if isinstance(search, kind):
         return search
-    found = _edge_alternatives(search, (sre.AT, sre.AT_BEGINNING) if sre else None, last=False)
-    return FastPrefixSearch(*found) if found else None
-
-
-def _edge_alternatives(
-    search: Callable | None, anchor: tuple | None, *, last: bool
-) -> tuple[re.Pattern, list[_Alternative]] | None:
-    """The pattern of ``search`` and its alternatives, when each is anchored by ``anchor``
-    at its end (``last``) or its start."""
     regex = _pattern_of(search)
-    if regex is None or anchor is None:
+    if regex is None or sre is None:
         return None
+    anchor_item = (sre.AT, getattr(sre, anchor))
     try:
         alternatives = []
         for piece, items, (_, high) in _alternatives(regex):
-            if not items or items[-1 if last else 0] != anchor:
+            if not items or items[-1 if last else 0] != anchor_item:
                 return None
             edge, _ = _edge_sources(items, last=last)
             alternatives.append(
@@ -259,9 +254,9 @@ def _edge_alternatives(
                     None if edge is _ANY else _compiled(edge, regex.flags),
                 )
             )
-        return regex, alternatives
     except _PARSER_ERRORS:
         return None  # a parser whose internals changed: keep spaCy's search
+    return kind(regex, alternatives)
 
 
 def _pattern_of(method: Callable | None, name: str = "search") -> re.Pattern | None:
