@@ -1,4 +1,4 @@
-"""Faster prefix and suffix searches for spaCy's rule-based tokenizers, same results.
+"""Faster affix and URL searches for spaCy's rule-based tokenizers, same results.
 
 spaCy splits each word it has not seen before with its ``prefix_search`` and
 ``suffix_search``: regular expressions of 70-90 alternatives, each anchored at the
@@ -25,16 +25,21 @@ starts before the window, or the string ends with a newline (``$`` also matches 
 it), the whole string is searched. :class:`FastPrefixSearch` matches at the start only,
 where ``^`` lets the search match anyway.
 
-Both rest on the pattern's shape, read once with the ``re`` module's own parser:
-every top-level alternative ends with ``$`` (begins with ``^``) and none matches an
-empty string. A pattern of another shape (a trained pipeline's own rules), a ``re``
-whose parser changed, ``re.MULTILINE`` or ``re.VERBOSE`` keep spaCy's search
-(:func:`fast_suffix_search` and :func:`fast_prefix_search` return None). The
-characters an alternative can end (begin) with are over-approximated (any character,
-when the parser's item is not one of the usual ones), never under: the shortcut then
-runs less often, never wrongly. Measured on the calls the tagging bench's new words
-make: a suffix search 3.1-4.2 -> 0.35-0.45 microseconds; on advisory prose a prefix
-search 0.53 -> 0.23-0.39.
+:class:`FastInfixFinditer` starts the infix search at the first character a match can
+begin with, and :class:`FastRequiredMatch` runs the URL pattern only on strings holding
+a character every match holds (a "."): the other words have none.
+
+All rest on the pattern's shape, read once with the ``re`` module's own parser: every
+top-level suffix (prefix) alternative ends with ``$`` (begins with ``^``), no
+alternative matches an empty string, and the URL pattern does not ignore case. A
+pattern of another shape (a trained pipeline's own rules, French elisions), a ``re``
+whose parser changed, ``re.MULTILINE`` or ``re.VERBOSE`` keep spaCy's search (the
+``fast_*`` functions return None). The characters a match can end or begin with are
+over-approximated (any character, when the parser's item is not one of the usual
+ones), never under: the shortcut then runs less often, never wrongly. Measured on the
+calls the tagging bench's new words make: a suffix search 3.1-4.2 -> 0.35-0.45
+microseconds, a URL match 0.8 -> 0.3-0.45; on advisory prose a prefix search 0.53 ->
+0.23-0.39.
 """
 
 from __future__ import annotations
@@ -66,6 +71,8 @@ _ANY = None
 # is worked out on every call.
 _MEMO_LIMIT = 4096
 _UNSEEN = object()
+# Past this many characters that a match must hold one of, testing each costs too much.
+_REQUIRED_LIMIT = 4
 _WHOLE = 2**62  # a width that makes the whole string the window
 _PARSER_ERRORS = (re.error, AttributeError, TypeError, ValueError, IndexError)
 
@@ -218,6 +225,82 @@ def fast_infix_finditer(finditer: Callable | None) -> FastInfixFinditer | None:
     except _PARSER_ERRORS:
         return None
     return FastInfixFinditer(regex, compiled) if compiled is not None else None
+
+
+class FastRequiredMatch:
+    """Callable like ``regex.match`` on one string: every match of the pattern holds one
+    of ``required`` (a URL a "."), so a string without any of them has no match, and
+    most words are answered without running the pattern. ``__self__``: as above."""
+
+    def __init__(self, regex: re.Pattern, required: frozenset[str]):
+        self.__self__ = regex
+        self.required = tuple(required)
+
+    def __call__(self, string: str) -> re.Match | None:
+        for char in self.required:
+            if char in string:
+                return self.__self__.match(string)
+        return None
+
+    def __repr__(self) -> str:
+        return f"FastRequiredMatch({self.__self__.pattern[:40]!r}..., {self.required})"
+
+
+def fast_required_match(match: Callable | None) -> FastRequiredMatch | None:
+    """A :class:`FastRequiredMatch` for a tokenizer's ``url_match`` or ``token_match`` (a
+    compiled pattern's ``match``), or None when no few characters are known of which
+    every match holds one, or the pattern ignores case."""
+    if isinstance(match, FastRequiredMatch):
+        return match
+    regex = _pattern_of(match, "match")
+    if regex is None or sre is None or regex.flags & re.IGNORECASE:
+        return None
+    try:
+        required = _required_chars(list(sre_parse.parse(regex.pattern, regex.flags)))
+    except _PARSER_ERRORS:
+        return None
+    if not required or len(required) > _REQUIRED_LIMIT:
+        return None
+    return FastRequiredMatch(regex, required)
+
+
+def _required_chars(items: list) -> frozenset[str] | None:
+    """Characters of which every match of the parsed items holds one (the fewest found
+    among the items every match goes through), or None when none are known."""
+    best = None
+    for op, av in items:
+        if op in _ZERO_WIDTH:
+            continue
+        found = _item_required(op, av)
+        if found is not None and (best is None or len(found) < len(best)):
+            best = found
+    return best
+
+
+def _item_required(op, av) -> frozenset[str] | None:
+    if op is sre.LITERAL:
+        return frozenset(chr(av))
+    if op is sre.IN:
+        if all(item_op is sre.LITERAL for item_op, _ in av):
+            return frozenset(chr(code) for _, code in av)
+        return None
+    if op in _REPEATS:
+        low, _, sub = av
+        return _required_chars(list(sub)) if low >= 1 else None
+    if op is sre.SUBPATTERN:
+        _, add_flags, del_flags, sub = av
+        return None if add_flags or del_flags else _required_chars(list(sub))
+    if op is getattr(sre, "ATOMIC_GROUP", None):
+        return _required_chars(list(av))
+    if op is sre.BRANCH:
+        union: set[str] = set()
+        for alternative in av[1]:
+            found = _required_chars(list(alternative))
+            if found is None:
+                return None  # (an empty alternative, or one with nothing known)
+            union |= found
+        return frozenset(union)
+    return None
 
 
 def fast_suffix_search(search: Callable | None) -> FastSuffixSearch | None:

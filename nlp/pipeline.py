@@ -22,7 +22,12 @@ import nlp.indicators
 import nlp.priority  # noqa: F401
 from briefings.errors import BriefingsError
 from glossary import glossary_version
-from nlp.affix_search import fast_infix_finditer, fast_prefix_search, fast_suffix_search
+from nlp.affix_search import (
+    fast_infix_finditer,
+    fast_prefix_search,
+    fast_required_match,
+    fast_suffix_search,
+)
 from nlp.doctext import TextKeepingTokenizer
 from nlp.entities import trained_model_identity  # (and the entities factory)
 
@@ -65,7 +70,7 @@ def build_pipeline(
     nlp.max_length = MAX_CHARS
     compute_only_what_is_read(nlp)
     keep_room_in_the_tokenizer_cache(nlp)
-    use_fast_affix_searches(nlp)  # last: the components may have changed the rules
+    use_fast_tokenizer_searches(nlp)  # last: the components may have changed the rules
     nlp.tokenizer = TextKeepingTokenizer(nlp.tokenizer)  # indicators read the text as given
     return nlp
 
@@ -107,16 +112,18 @@ def keep_room_in_the_tokenizer_cache(nlp: Language) -> None:
         nlp.tokenizer.max_cache_size += len(nlp.vocab.strings)
 
 
-def use_fast_affix_searches(nlp: Language) -> list[str]:
-    """Give the tokenizer the prefix, suffix and infix searches of
-    :mod:`nlp.affix_search`: the same splits, each search at a fraction of its cost per
-    new word. Returns the attributes replaced (a tokenizer without such rules, or rules
-    of another shape, keeps its own)."""
+def use_fast_tokenizer_searches(nlp: Language) -> list[str]:
+    """Give the tokenizer the searches of :mod:`nlp.affix_search`: the same splits, each
+    prefix, suffix, infix and URL search at a fraction of its cost per new word. Returns
+    the attributes replaced (a tokenizer without such rules, or rules of another shape,
+    keeps its own)."""
     replaced = []
     for attribute, make in (
         ("prefix_search", fast_prefix_search),
         ("suffix_search", fast_suffix_search),
         ("infix_finditer", fast_infix_finditer),
+        ("url_match", fast_required_match),
+        ("token_match", fast_required_match),
     ):
         fast = make(getattr(nlp.tokenizer, attribute, None))
         if fast is not None:

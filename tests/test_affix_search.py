@@ -1,11 +1,12 @@
-"""The fast prefix, suffix and infix searches find what spaCy's own searches find.
+"""The fast prefix, suffix, infix and URL searches find what spaCy's own ones find.
 
 :class:`nlp.affix_search.FastSuffixSearch` looks only for the alternatives that can end
 with a string's last character, in its last characters;
 :class:`nlp.affix_search.FastPrefixSearch` only for those that can begin with its
 first; :class:`nlp.affix_search.FastInfixFinditer` from the first character a match
-can begin with. These tests hold them to the original pattern's ``search`` and
-``finditer`` on random strings built from the characters the rules name, on tricky
+can begin with; :class:`nlp.affix_search.FastRequiredMatch` only where a character
+every match holds is. These tests hold them to the original pattern's ``search``,
+``finditer`` and ``match`` on random strings built from the characters the rules name, on tricky
 hand-written patterns, on whole texts (same tokens), and check that patterns of other
 shapes keep spaCy's search and that tokenizers still serialize.
 """
@@ -25,9 +26,11 @@ import nlp.affix_search
 from nlp.affix_search import (
     FastInfixFinditer,
     FastPrefixSearch,
+    FastRequiredMatch,
     FastSuffixSearch,
     fast_infix_finditer,
     fast_prefix_search,
+    fast_required_match,
     fast_suffix_search,
     split_alternatives,
 )
@@ -85,6 +88,8 @@ def test_every_rule_based_pipeline_gets_the_fast_searches(pipeline) -> None:
     infix = pipeline.tokenizer.infix_finditer
     # French splits elisions ("l'hôpital") with an infix of no width: spaCy's search.
     assert isinstance(infix, FastInfixFinditer) == (pipeline.lang != "fr")
+    url = pipeline.tokenizer.url_match
+    assert isinstance(url, FastRequiredMatch) and url.required == (".",)
 
 
 def test_the_suffix_search_finds_what_the_original_finds(pipeline) -> None:
@@ -142,6 +147,60 @@ def test_tricky_infix_patterns_find_the_same(pattern) -> None:
         assert fast is not None, pattern
         strings = random_strings("abcxzK-+,.~…12 9\né_", 20_000, pattern)
         assert infix_differences(fast, strings) == []
+
+
+def test_the_url_match_finds_what_the_original_finds(pipeline) -> None:
+    fast = pipeline.tokenizer.url_match
+    strings = random_strings("abcxyzXYZ019.:/-@_?#=%~+[] \nكم我é", 30_000, "u")
+    strings += [
+        "https://example.com/a?b=1", "203.0.113.5", "evil-update.com", "a@b.co", "localhost",
+        "http://localhost:8080", "10.0.0.1", "xn--bcher-kva.example", "www.who.int.", "a.b",
+        "ftp://[2001:db8::1]/x", "user:pass@host.org", "1.2.3", "CVE-2024-1234", "e.g",
+    ]  # fmt: skip
+    rng = random.Random("urls")  # and addresses put together from parts, some broken
+    parts = [["", "http://", "hxxp://", "ftp://", "a@", "u:p@"], ["", "www", "x-y", "1", "я"],
+             [".", "", ".."], ["com", "org", "c", "int.", "0"], ["", ":80", ":x", "/a?b#c"]]  # fmt: skip
+    strings += ["".join(rng.choice(part) for part in parts) for _ in range(3_000)]
+    original = fast.__self__.match
+    assert [s for s in strings if span(fast(s)) != span(original(s))] == []
+    assert sum(original(s) is not None for s in strings) > 200  # the strings reach it
+
+
+@pytest.mark.parametrize(
+    ("pattern", "required"),
+    [
+        (r"^a+b|^c", {"a", "c"}),
+        (r"x(?:y|z)", {"x"}),
+        (r"(?:a|)b", {"b"}),
+        (r"a?b", {"b"}),
+        (r"(?i:a)b", {"b"}),
+        (r"[.@]q*", {".", "@"}),
+        (r"(?:ab)+c?", {"a"}),
+        (r"(?!x)y{2,}", {"y"}),
+    ],
+)
+def test_required_characters_are_found_and_hold(pattern, required) -> None:
+    fast = fast_required_match(re.compile(pattern).match)
+    assert fast is not None and set(fast.required) == required
+    strings = random_strings("abcqxyz.@ AB", 20_000, pattern)
+    original = fast.__self__.match
+    assert [s for s in strings if span(fast(s)) != span(original(s))] == []
+
+
+@pytest.mark.parametrize(
+    "match",
+    [
+        re.compile(r".*").match,  # nothing known
+        re.compile(r"a|").match,  # an empty alternative
+        re.compile(r"ab", re.IGNORECASE).match,  # "A" matches too
+        re.compile(r"[^a]b?").match,
+        re.compile(r"[a-f]").match,  # a range: not tested character by character
+        re.compile(r"x").search,
+        None,
+    ],
+)
+def test_matches_without_required_characters_keep_their_match(match) -> None:
+    assert fast_required_match(match) is None
 
 
 @pytest.mark.parametrize(
@@ -250,6 +309,7 @@ def test_the_pipeline_tokenizes_texts_as_with_spacys_searches(pipeline) -> None:
     plain.tokenizer.suffix_search = plain.tokenizer.suffix_search.__self__.search
     plain.tokenizer.prefix_search = plain.tokenizer.prefix_search.__self__.search
     plain.tokenizer.infix_finditer = plain.tokenizer.infix_finditer.__self__.finditer
+    plain.tokenizer.url_match = plain.tokenizer.url_match.__self__.match
     for text in texts:
         assert [t.text for t in pipeline.make_doc(text)] == [t.text for t in plain.make_doc(text)]
 
@@ -258,7 +318,7 @@ def test_the_tokenizer_still_serializes(pipeline) -> None:
     data = pipeline.tokenizer.to_bytes()
     fresh = spacy.blank(pipeline.lang).tokenizer
     fresh.from_bytes(data)
-    for rules in ("prefix_search", "suffix_search", "infix_finditer"):
+    for rules in ("prefix_search", "suffix_search", "infix_finditer", "url_match"):
         restored = getattr(fresh, rules).__self__.pattern
         assert restored == getattr(pipeline.tokenizer, rules).__self__.pattern
     copy = pickle.loads(pickle.dumps(pipeline.tokenizer.tokenizer))
@@ -273,5 +333,6 @@ def test_without_the_parser_of_re_the_pipeline_keeps_spacys_searches(monkeypatch
     assert not isinstance(pipeline.tokenizer.suffix_search, FastSuffixSearch)
     assert not isinstance(pipeline.tokenizer.prefix_search, FastPrefixSearch)
     assert not isinstance(pipeline.tokenizer.infix_finditer, FastInfixFinditer)
+    assert not isinstance(pipeline.tokenizer.url_match, FastRequiredMatch)
     tokens = [t.text for t in pipeline.make_doc("Ransomware hit (St Mary's)...")]
     assert tokens == ["Ransomware", "hit", "(", "St", "Mary", "'s", ")", "..."]
