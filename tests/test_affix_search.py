@@ -90,6 +90,8 @@ def test_every_rule_based_pipeline_gets_the_fast_searches(pipeline) -> None:
     assert isinstance(infix, FastInfixFinditer) == (pipeline.lang != "fr")
     url = pipeline.tokenizer.url_match
     assert isinstance(url, FastRequiredMatch) and url.required == (".",)
+    # The special cases were loaded once more after the searches went in, all of them.
+    assert pipeline.tokenizer.rules == spacy.blank(pipeline.lang).tokenizer.rules
 
 
 def test_the_suffix_search_finds_what_the_original_finds(pipeline) -> None:
@@ -322,7 +324,7 @@ def test_the_tokenizer_still_serializes(pipeline) -> None:
         restored = getattr(fresh, rules).__self__.pattern
         assert restored == getattr(pipeline.tokenizer, rules).__self__.pattern
     copy = pickle.loads(pickle.dumps(pipeline.tokenizer.tokenizer))
-    text = "Des pirates ont chiffré 10km de données (CVE-2024-1234)... 5€."
+    text = "Des pirates ont chiffré 10km de données (CVE-2024-1234)... 5€. Don't."
     assert [t.text for t in copy(text)] == [t.text for t in pipeline.make_doc(text)]
 
 
